@@ -1,0 +1,1 @@
+"""The seeds' decision framework as a questionnaire that writes a starter config."""

@@ -1,0 +1,1 @@
+"""Model cards, deployments, licences, prices and hardware fit."""

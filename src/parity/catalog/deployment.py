@@ -1,0 +1,81 @@
+"""Deployments: where a model runs, how to reach it, and what a token costs there."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["Deployment", "Price", "ProviderKind", "Residency"]
+
+
+class Residency(StrEnum):
+    """Where the data goes when this deployment is called."""
+
+    ON_PREM = "on_prem"
+    VENDOR = "vendor"
+
+
+class ProviderKind(StrEnum):
+    """Which wire protocol reaches the deployment."""
+
+    LOCAL = "local"  # the embedded llama.cpp server that Parity starts itself
+    OPENAI = "openai"  # any OpenAI-compatible API: OpenAI, vLLM, Ollama, llama.cpp, Together...
+    ANTHROPIC = "anthropic"  # the Anthropic Messages API
+
+
+class Price(BaseModel):
+    """USD per one million tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(0.0, ge=0, description="USD per 1M input (prompt) tokens.")
+    output: float = Field(0.0, ge=0, description="USD per 1M output (completion) tokens.")
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """The cost in USD of one call."""
+        return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
+
+
+class Deployment(BaseModel):
+    """One model that clients can name, and the upstream that serves it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="The name clients ask for, e.g. 'gpt-4o' or 'local/smollm2'.")
+    provider: ProviderKind = Field(description="Wire protocol: local, openai or anthropic.")
+    base_url: str | None = Field(
+        None, description="Upstream base URL, e.g. https://api.openai.com/v1 (not for local)."
+    )
+    api_key_env: str | None = Field(
+        None, description="Name of the environment variable that holds the upstream API key."
+    )
+    upstream_model: str | None = Field(
+        None, description="The name the upstream knows the model by; defaults to id."
+    )
+    residency: Residency = Field(
+        Residency.VENDOR, description="on_prem: data stays here; vendor: data leaves."
+    )
+    context_window: int = Field(8192, gt=0, description="Maximum prompt + completion tokens.")
+    price: Price = Field(default_factory=Price, description="USD per 1M tokens.")
+    card: str | None = Field(
+        None, description="Id of the catalog model card (licence, tier, benchmarks)."
+    )
+    timeout_s: float = Field(120.0, gt=0, description="Total time allowed for one upstream call.")
+    connect_timeout_s: float = Field(5.0, gt=0, description="Time allowed to open a connection.")
+    max_connections: int = Field(256, gt=0, description="Size of the upstream connection pool.")
+    default_max_tokens: int = Field(
+        1024, gt=0, description="max_tokens sent to APIs that require one (Anthropic)."
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _id_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @property
+    def wire_model(self) -> str:
+        """The model name to put in upstream requests."""
+        return self.upstream_model or self.id

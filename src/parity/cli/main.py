@@ -1,0 +1,60 @@
+"""The ``parity`` command: builds the Typer app from the command-group modules."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from parity.errors import ConfigError, ParityError
+
+__all__ = ["app", "main"]
+
+# Each module exposes ``register(app)``; built-in groups register the way a plugin would.
+_GROUPS = (
+    "parity.cli.serve",
+    "parity.cli.config_cmd",
+    "parity.cli.logs",
+)
+
+
+def build_app() -> typer.Typer:
+    """A fresh Typer app with every command group registered."""
+    app = typer.Typer(
+        name="parity",
+        help="One OpenAI-compatible gateway in front of open and closed models.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    for name in _GROUPS:
+        importlib.import_module(name).register(app)
+    return app
+
+
+app = build_app()
+
+
+def main() -> None:
+    """Console entry point: one clear line and a non-zero exit for every known error."""
+    try:
+        app(standalone_mode=False)
+    except ConfigError as exc:
+        print(f"parity: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except ParityError as exc:
+        print(f"parity: error: {exc.message}", file=sys.stderr)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        print("parity: aborted", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            print(f"parity: error: {exc.format_message()}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        raise

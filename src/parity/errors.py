@@ -1,0 +1,253 @@
+"""One exception tree for all of Parity.
+
+Every error knows the HTTP status and OpenAI-style ``type`` it maps to, and upstream errors know
+whether a retry could help. Errors are typed where they enter (the providers), never sorted later
+by matching message text.
+
+    ParityError                      500 internal_error
+    ├── ConfigError                  (CLI: bad parity.yaml, bad flags; never reaches HTTP)
+    ├── RequestError                 400 invalid_request_error
+    │   ├── InvalidJSON              400
+    │   ├── InvalidField             400  (missing or malformed field; ``param`` names it)
+    │   ├── BodyTooLarge             413
+    │   ├── UnknownModel             404 model_not_found
+    │   └── NotFound                 404 (unknown path)
+    │       └── MethodNotAllowed     405
+    ├── AuthError                    401 authentication_error
+    ├── PermissionDenied             403 permission_error
+    ├── PolicyRejected               403 / 429 (a routing rule or budget refused the request)
+    ├── Unavailable                  503 (not ready, shutting down, no healthy deployment)
+    └── UpstreamError                502 upstream_error       retryable: no
+        ├── UpstreamTimeout          504                      retryable: yes
+        ├── UpstreamConnectError     502                      retryable: yes
+        ├── UpstreamRateLimited      429 (+ retry-after)      retryable: yes
+        ├── UpstreamServerError      502 (upstream 5xx)       retryable: yes
+        ├── UpstreamBadRequest       400 (upstream 4xx)       retryable: no
+        ├── UpstreamAuthError        502 (Parity's key)       retryable: no
+        └── UpstreamProtocolError    502 (bad body, broken stream) retryable: yes
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthError",
+    "BodyTooLarge",
+    "ConfigError",
+    "InvalidField",
+    "InvalidJSON",
+    "MethodNotAllowed",
+    "NotFound",
+    "ParityError",
+    "PermissionDenied",
+    "PolicyRejected",
+    "RequestError",
+    "Unavailable",
+    "UnknownModel",
+    "UpstreamAuthError",
+    "UpstreamBadRequest",
+    "UpstreamConnectError",
+    "UpstreamError",
+    "UpstreamProtocolError",
+    "UpstreamRateLimited",
+    "UpstreamServerError",
+    "UpstreamTimeout",
+]
+
+
+class ParityError(Exception):
+    """Base of every error Parity raises on purpose."""
+
+    status: ClassVar[int] = 500
+    type: ClassVar[str] = "internal_error"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+    @property
+    def kind(self) -> str:
+        """The class name, stored in the ledger's error_type column."""
+        return type(self).__name__
+
+    def body(self) -> dict[str, Any]:
+        """The OpenAI-style error body."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """Extra response headers (retry-after for rate limits)."""
+        return []
+
+
+class ConfigError(ParityError):
+    """A configuration file or flag is invalid; ``line`` points into the YAML when known."""
+
+    type = "config_error"
+
+    def __init__(self, message: str, *, line: int | None = None, path: str | None = None):
+        super().__init__(message)
+        self.line = line
+        self.path = path
+
+    def __str__(self) -> str:
+        where = self.path or "config"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class RequestError(ParityError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class InvalidJSON(RequestError):
+    pass
+
+
+class InvalidField(RequestError):
+    pass
+
+
+class BodyTooLarge(RequestError):
+    status = 413
+
+
+class UnknownModel(RequestError):
+    status = 404
+
+    def __init__(self, model: str, known: list[str]):
+        shown = ", ".join(known[:20])
+        super().__init__(
+            f"The model '{model}' does not exist here. Known models: {shown}",
+            param="model",
+            code="model_not_found",
+        )
+
+
+class NotFound(RequestError):
+    status = 404
+    type = "not_found_error"
+
+
+class MethodNotAllowed(NotFound):
+    status = 405
+
+
+class AuthError(ParityError):
+    status = 401
+    type = "authentication_error"
+
+
+class PermissionDenied(ParityError):
+    status = 403
+    type = "permission_error"
+
+
+class PolicyRejected(ParityError):
+    """A routing rule, a licence filter or a budget refused the request."""
+
+    type = "policy_rejected"
+
+    def __init__(self, message: str, *, status: int = 403, code: str | None = None):
+        super().__init__(message, code=code)
+        self._status = status
+
+    @property
+    def http_status(self) -> int:
+        return self._status
+
+
+class Unavailable(ParityError):
+    status = 503
+    type = "service_unavailable"
+    retryable = True
+
+
+class UpstreamError(ParityError):
+    """The upstream model server failed; ``deployment`` names which one."""
+
+    status = 502
+    type = "upstream_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        deployment: str = "",
+        upstream_status: int | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(message, code=code)
+        self.deployment = deployment
+        self.upstream_status = upstream_status
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    type = "upstream_timeout"
+    retryable = True
+
+
+class UpstreamConnectError(UpstreamError):
+    type = "upstream_connect_error"
+    retryable = True
+
+
+class UpstreamRateLimited(UpstreamError):
+    status = 429
+    type = "rate_limit_error"
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        deployment: str = "",
+        upstream_status: int | None = 429,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message, deployment=deployment, upstream_status=upstream_status)
+        self.retry_after = retry_after
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if self.retry_after is None:
+            return []
+        return [(b"retry-after", str(max(0, round(self.retry_after))).encode())]
+
+
+class UpstreamServerError(UpstreamError):
+    type = "upstream_server_error"
+    retryable = True
+
+
+class UpstreamBadRequest(UpstreamError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class UpstreamAuthError(UpstreamError):
+    type = "upstream_auth_error"
+
+
+class UpstreamProtocolError(UpstreamError):
+    type = "upstream_protocol_error"
+    retryable = True
+
+
+def http_status(error: ParityError) -> int:
+    """The status to answer with (PolicyRejected chooses its own)."""
+    if isinstance(error, PolicyRejected):
+        return error.http_status
+    return error.status

@@ -1,0 +1,1 @@
+"""Gap tests: run prompts through models, judge the answers blind, and report honestly."""

@@ -1,0 +1,1 @@
+"""Judges that score answers: reference, validity, LLM and human."""

@@ -1,0 +1,1 @@
+"""Cheap, lazy facts about a request that routing rules read."""

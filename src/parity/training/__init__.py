@@ -1,0 +1,1 @@
+"""Learned routers trained offline from gap-test verdicts."""
