@@ -7,7 +7,7 @@ raised as the typed errors of :mod:`parity.errors` at the point where they enter
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,7 +54,7 @@ class Provider(Protocol):
         """Send a non-streaming chat request; ``body`` is in OpenAI's format."""
         ...
 
-    def stream(self, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    def stream(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """Send a streaming chat request; yields OpenAI ``chat.completion.chunk`` objects.
 
         A chunk carrying ``usage`` comes last when the upstream reports usage. Errors before

@@ -1,0 +1,100 @@
+"""parity serve: start the gateway (and the embedded local model when it is listed)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from parity.config import Settings, load_settings
+from parity.errors import ConfigError, ParityError
+
+__all__ = ["register"]
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="parity.yaml (env: PARITY_CONFIG).", show_default=False),
+]
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+def _banner(console: Console, settings: Settings, missing_keys: list[str]) -> None:
+    server = settings.server
+    console.print(f"[bold]Parity[/bold] gateway on http://{server.host}:{server.port}/v1")
+    console.print(f"  ledger: {settings.ledger.url}")
+    for model in settings.models:
+        price = f"${model.price.input:g}/${model.price.output:g} per 1M"
+        console.print(f"  model: {model.id:<22} {model.provider.value:<9} {model.residency.value:<7} {price}")
+    auto = settings.auto_target
+    if auto:
+        console.print(f"  parity/auto -> {auto}")
+    vendors = [m for m in settings.models if m.residency.value == "vendor"]
+    if settings.source is None and not vendors:
+        console.print(
+            "  No frontier model yet: set OPENAI_API_KEY or ANTHROPIC_API_KEY and restart "
+            "to add GPT-4o / Claude, or pass --config parity.yaml (see examples/)."
+        )
+    for missing in missing_keys:
+        console.print(f"  [yellow]warning[/yellow]: {missing} has no key in the environment")
+
+
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Bind address (env: PARITY_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env: PARITY_PORT).")] = None,
+    ledger: Annotated[
+        str | None, typer.Option(help="Ledger URL, sqlite:///PATH or postgresql://…")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Start the OpenAI-compatible gateway."""
+    import uvicorn
+
+    from parity.gateway.app import Gateway
+
+    settings = load_settings(
+        config,
+        overrides={"server.host": host, "server.port": port, "ledger.url": ledger},
+    )
+    if settings.server.port:
+        _check_port(settings.server.host, settings.server.port)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    gateway = Gateway(settings, os.environ)
+    _banner(Console(stderr=True), settings, gateway.runtime.missing_keys)
+    uv_config = uvicorn.Config(
+        gateway,
+        host=settings.server.host,
+        port=settings.server.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=log_level,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.server.drain_timeout_s),
+        backlog=2048,
+    )
+    uvicorn.Server(uv_config).run()
+    if gateway.startup_error is not None:
+        error = gateway.startup_error
+        if isinstance(error, ParityError):
+            raise error
+        raise ParityError(f"start-up failed: {error}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``parity serve``."""
+    app.command("serve")(serve)

@@ -1,0 +1,86 @@
+"""The wire: parsing client requests and framing responses. No routing or I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from parity.errors import InvalidField, InvalidJSON, ParityError
+
+__all__ = [
+    "ChatCall",
+    "error_bytes",
+    "parse_chat",
+    "sse_data",
+]
+
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+SSE_DONE = b"data: [DONE]\n\n"
+
+
+@dataclass(slots=True)
+class ChatCall:
+    """A parsed chat-completions request. ``body`` keeps every field, known or not."""
+
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    include_usage: bool
+
+
+def _check_messages(messages: Any) -> None:
+    if not isinstance(messages, list) or not messages:
+        raise InvalidField("'messages' must be a non-empty array", param="messages")
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise InvalidField(f"{where} must be an object", param=where)
+        role = message.get("role")
+        if role not in _ROLES:
+            raise InvalidField(
+                f"{where}.role must be one of {sorted(_ROLES)}, got {role!r}", param=f"{where}.role"
+            )
+        content = message.get("content")
+        if content is not None and not isinstance(content, str | list):
+            raise InvalidField(
+                f"{where}.content must be a string or an array of parts",
+                param=f"{where}.content",
+            )
+
+
+def parse_chat(raw: bytes) -> ChatCall:
+    """Validate a /v1/chat/completions body; unknown fields are kept for the upstream."""
+    if not raw:
+        raise InvalidJSON("the request body is empty; send a JSON object")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise InvalidJSON("the request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise InvalidField("'model' is required and must be a string", param="model")
+    _check_messages(body.get("messages"))
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise InvalidField("'stream' must be a boolean", param="stream")
+    for name in ("max_tokens", "max_completion_tokens", "n"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise InvalidField(f"'{name}' must be a positive integer", param=name)
+    options = body.get("stream_options")
+    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    return ChatCall(body=body, model=model, stream=stream, include_usage=include_usage)
+
+
+def error_bytes(error: ParityError) -> bytes:
+    """The OpenAI-style JSON error body."""
+    return orjson.dumps(error.body())
+
+
+def sse_data(obj: Any) -> bytes:
+    """One server-sent event carrying ``obj`` as JSON."""
+    return b"data: " + orjson.dumps(obj) + b"\n\n"

@@ -1,0 +1,217 @@
+"""Shared HTTP plumbing for providers: pooled sessions and upstream error typing.
+
+Errors are typed here, where they enter, from the HTTP status and headers: never from message
+text. The upstream's message is kept so the client sees why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import orjson
+
+from parity.catalog.deployment import Deployment
+from parity.errors import (
+    UpstreamAuthError,
+    UpstreamBadRequest,
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRateLimited,
+    UpstreamServerError,
+    UpstreamTimeout,
+)
+
+__all__ = ["SessionHolder", "error_for_status", "parse_retry_after", "post", "sse_events"]
+
+
+class SessionHolder:
+    """One pooled aiohttp session per deployment, created in the running loop on first use."""
+
+    def __init__(self, deployment: Deployment):
+        self._deployment = deployment
+        self._session: aiohttp.ClientSession | None = None
+        self.timeout = aiohttp.ClientTimeout(
+            total=deployment.timeout_s, sock_connect=deployment.connect_timeout_s
+        )
+
+    def get(self) -> aiohttp.ClientSession:
+        """The session; built once, reused by every request."""
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self._deployment.max_connections,
+                keepalive_timeout=30,
+                ttl_dns_cache=300,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self.timeout,
+                json_serialize=lambda o: orjson.dumps(o).decode(),
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the pool (idempotent)."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from retry-after-ms, retry-after (seconds or HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _message(raw: bytes) -> str:
+    """The upstream's own error message (OpenAI or Anthropic shape), else its text."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        text = raw.decode("utf-8", "replace").strip()
+        return text[:300] or "(empty body)"
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if isinstance(data.get("message"), str):
+            return str(data["message"])
+    return raw.decode("utf-8", "replace")[:300]
+
+
+def error_for_status(
+    deployment: str, status: int, raw: bytes, headers: Mapping[str, str]
+) -> UpstreamError:
+    """The typed error for an upstream HTTP error response."""
+    detail = f"upstream '{deployment}' answered {status}: {_message(raw)}"
+    if status == 429:
+        return UpstreamRateLimited(
+            detail, deployment=deployment, retry_after=parse_retry_after(headers)
+        )
+    if status in (401, 403):
+        return UpstreamAuthError(
+            detail + " (check the API key Parity sends for this deployment)",
+            deployment=deployment,
+            upstream_status=status,
+        )
+    if status == 408:
+        return UpstreamTimeout(detail, deployment=deployment, upstream_status=status)
+    if status == 409 or status >= 500:
+        return UpstreamServerError(detail, deployment=deployment, upstream_status=status)
+    if 400 <= status < 500:
+        return UpstreamBadRequest(detail, deployment=deployment, upstream_status=status)
+    return UpstreamError(detail, deployment=deployment, upstream_status=status)
+
+
+@asynccontextmanager
+async def post(
+    holder: SessionHolder,
+    deployment: str,
+    url: str,
+    payload: bytes,
+    headers: Mapping[str, str],
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """POST and yield a successful response; every failure becomes a typed upstream error."""
+    try:
+        async with holder.get().post(url, data=payload, headers=headers) as response:
+            if response.status >= 400:
+                raw = await response.read()
+                raise error_for_status(deployment, response.status, raw, response.headers)
+            yield response
+    except UpstreamError:
+        raise
+    except TimeoutError as exc:
+        raise UpstreamTimeout(
+            f"upstream '{deployment}' did not answer within {holder.timeout.total}s",
+            deployment=deployment,
+        ) from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise UpstreamConnectError(
+            f"cannot connect to upstream '{deployment}' at {url}: {exc.os_error}",
+            deployment=deployment,
+        ) from exc
+    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+        raise UpstreamProtocolError(
+            f"upstream '{deployment}' broke the connection: {exc}", deployment=deployment
+        ) from exc
+    except aiohttp.ClientError as exc:
+        raise UpstreamConnectError(
+            f"upstream '{deployment}' failed: {exc}", deployment=deployment
+        ) from exc
+    except asyncio.CancelledError:
+        raise
+
+
+async def sse_events(
+    response: aiohttp.ClientResponse, deployment: str
+) -> AsyncIterator[tuple[str | None, bytes]]:
+    """Yield (event name, data) for each server-sent event; multi-line data is joined."""
+    event: str | None = None
+    data: list[bytes] = []
+    try:
+        async for raw_line in response.content:
+            line = raw_line.rstrip(b"\r\n")
+            if not line:
+                if data:
+                    yield event, b"\n".join(data)
+                event, data = None, []
+                continue
+            if line.startswith(b":"):
+                continue
+            field, _, value = line.partition(b":")
+            value = value.removeprefix(b" ")
+            if field == b"data":
+                data.append(value)
+            elif field == b"event":
+                event = value.decode()
+        if data:
+            yield event, b"\n".join(data)
+    except TimeoutError as exc:
+        raise UpstreamTimeout(
+            f"upstream '{deployment}' stalled mid-stream", deployment=deployment
+        ) from exc
+    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+        raise UpstreamProtocolError(
+            f"upstream '{deployment}' broke the stream: {exc}", deployment=deployment
+        ) from exc
+
+
+def loads_object(raw: bytes, deployment: str) -> dict[str, Any]:
+    """Parse a JSON object from the upstream or raise UpstreamProtocolError."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamProtocolError(
+            f"upstream '{deployment}' sent invalid JSON: {raw[:200]!r}", deployment=deployment
+        ) from exc
+    if not isinstance(data, dict):
+        raise UpstreamProtocolError(
+            f"upstream '{deployment}' sent JSON that is not an object", deployment=deployment
+        )
+    return data

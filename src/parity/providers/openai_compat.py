@@ -1,0 +1,86 @@
+"""Any OpenAI-compatible chat-completions API: OpenAI, vLLM, Ollama, llama.cpp, LM Studio..."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any
+
+import orjson
+
+from parity.catalog.deployment import Deployment
+from parity.errors import UpstreamProtocolError, UpstreamServerError
+from parity.providers.base import Completion, usage_from
+from parity.providers.http import SessionHolder, loads_object, post, sse_events
+
+__all__ = ["OpenAIProvider"]
+
+
+class OpenAIProvider:
+    """Speaks OpenAI's chat-completions wire format; unknown request fields pass through."""
+
+    def __init__(self, deployment: Deployment, env: Mapping[str, str]):
+        if not deployment.base_url:
+            raise ValueError(f"deployment '{deployment.id}' has no base_url")
+        self.deployment = deployment
+        self._url = deployment.base_url.rstrip("/") + "/chat/completions"
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        key = env.get(deployment.api_key_env) if deployment.api_key_env else None
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        self._headers = headers
+        self._stream_headers = {**headers, "accept": "text/event-stream"}
+        self._wire_model = deployment.wire_model
+        self._holder = SessionHolder(deployment)
+
+    async def chat(self, body: dict[str, Any]) -> Completion:
+        """One non-streaming call."""
+        payload = orjson.dumps({**body, "model": self._wire_model, "stream": False})
+        async with post(self._holder, self.deployment.id, self._url, payload, self._headers) as r:
+            raw = await r.read()
+        data = loads_object(raw, self.deployment.id)
+        if "choices" not in data:
+            raise UpstreamProtocolError(
+                f"upstream '{self.deployment.id}' answered without choices: {raw[:200]!r}",
+                deployment=self.deployment.id,
+            )
+        data["model"] = self.deployment.id
+        return Completion(body=data, usage=usage_from(data.get("usage")))
+
+    async def stream(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+        """One streaming call; asks the upstream to report usage in its last chunk."""
+        options = body.get("stream_options")
+        options = {**options, "include_usage": True} if isinstance(options, dict) else None
+        request = {
+            **body,
+            "model": self._wire_model,
+            "stream": True,
+            "stream_options": options or {"include_usage": True},
+        }
+        payload = orjson.dumps(request)
+        deployment = self.deployment.id
+        finished = False
+        async with post(self._holder, deployment, self._url, payload, self._stream_headers) as r:
+            async for _event, data in sse_events(r, deployment):
+                if data == b"[DONE]":
+                    finished = True
+                    break
+                chunk = loads_object(data, deployment)
+                if "error" in chunk:
+                    raise UpstreamServerError(
+                        f"upstream '{deployment}' failed mid-stream: {chunk['error']}",
+                        deployment=deployment,
+                    )
+                chunk["model"] = deployment
+                for choice in chunk.get("choices") or ():
+                    if choice.get("finish_reason"):
+                        finished = True
+                yield chunk
+        if not finished:
+            raise UpstreamProtocolError(
+                f"upstream '{deployment}' ended the stream before it finished",
+                deployment=deployment,
+            )
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._holder.close()

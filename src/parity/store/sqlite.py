@@ -1,0 +1,93 @@
+"""The SQLite ledger (WAL): the default, one file, no server."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from parity.errors import ConfigError
+from parity.store import sql
+from parity.store.base import LedgerRow, RowFilter, UsageRow
+
+__all__ = ["SqliteLedger", "sqlite_path"]
+
+
+def sqlite_path(url: str) -> Path:
+    """The file path of a ``sqlite:///PATH`` URL (``~`` expanded)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise ConfigError(f"not a SQLite URL (expected sqlite:///PATH): {url}")
+    raw = url.removeprefix(prefix)
+    if not raw:
+        raise ConfigError("the SQLite URL names no file")
+    return Path(raw).expanduser()
+
+
+class SqliteLedger:
+    """Ledger in one SQLite file. Each thread gets its own connection; WAL lets readers in."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.path = sqlite_path(url)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create the ledger folder {self.path.parent}: {exc}") from exc
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise ConfigError(f"cannot open the ledger {self.path}: {exc}") from exc
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations in one transaction."""
+        conn = self._conn()
+        with conn:
+            return sql.apply_migrations(conn.cursor(), lambda s: s)
+
+    def record(self, rows: Sequence[LedgerRow]) -> None:
+        """Insert a batch in one transaction."""
+        conn = self._conn()
+        with conn:
+            conn.executemany(sql.INSERT, [sql.row_to_tuple(r) for r in rows])
+
+    def rows(self, where: RowFilter) -> list[LedgerRow]:
+        """Recent rows, newest first."""
+        query, params = sql.rows_query(where)
+        return [sql.row_from_tuple(v) for v in self._conn().execute(query, params).fetchall()]
+
+    def usage(self, since: float | None = None, until: float | None = None) -> list[UsageRow]:
+        """Tokens and cost per model and UTC day."""
+        query, params = sql.usage_query(since, until)
+        return sql.usage_rows(self._conn().execute(query, params).fetchall())
+
+    def spend(self, *, since: float, key_id: str | None = None, tenant: str | None = None) -> float:
+        """USD spent since ``since`` by a key, a tenant, or everyone."""
+        query, params = sql.spend_query(since, key_id, tenant)
+        return float(self._conn().execute(query, params).fetchone()[0])
+
+    def count(self) -> int:
+        """Rows stored."""
+        return int(self._conn().execute("SELECT COUNT(*) FROM requests").fetchone()[0])
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,46 @@
+"""Session fixtures: the real llama.cpp server (started once) and a gateway-process factory."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.servers import GatewayProcess, start_gateway, start_llama_server
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (…/v1) of a real llama.cpp server serving SmolLM2-135M-Instruct."""
+    log = tmp_path_factory.mktemp("llama") / "llama.log"
+    proc, base = start_llama_server(log)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+GatewayFactory = Callable[..., GatewayProcess]
+
+
+@pytest.fixture
+def gateway_factory(tmp_path: Path) -> Iterator[GatewayFactory]:
+    """Start ``parity serve`` processes; each is stopped when the test ends."""
+    started: list[GatewayProcess] = []
+
+    def start(config: dict[str, Any] | None, **kwargs: Any) -> GatewayProcess:
+        sub = tmp_path / f"gw{len(started)}"
+        sub.mkdir()
+        gateway = start_gateway(sub, config, **kwargs)
+        started.append(gateway)
+        return gateway
+
+    yield start
+    for gateway in started:
+        gateway.stop()
