@@ -24,6 +24,7 @@ __all__ = [
     "ConfigProblem",
     "LedgerSettings",
     "LocalModelSettings",
+    "RetrySettings",
     "Route",
     "ServerSettings",
     "Settings",
@@ -61,6 +62,10 @@ class LedgerSettings(BaseModel):
     flush_interval_s: float = Field(
         0.25, gt=0, le=1.0, description="Longest a row waits in memory before it is written."
     )
+    store_bodies: bool = Field(
+        True,
+        description="Keep request bodies and answer texts (gap tests sample prompts from them).",
+    )
 
 
 class LocalModelSettings(BaseModel):
@@ -77,6 +82,25 @@ class LocalModelSettings(BaseModel):
     startup_timeout_s: float = Field(120.0, gt=0, description="Wait this long for health.")
     health_interval_s: float = Field(1.0, gt=0, description="How often the child is checked.")
     max_restarts: int = Field(5, ge=0, description="Restarts allowed before giving up.")
+
+
+class RetrySettings(BaseModel):
+    """How the executor retries one deployment before it falls back to the next."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempts: int = Field(2, ge=1, le=10, description="Tries per deployment (1 = no retry).")
+    backoff_s: float = Field(0.2, ge=0, description="First backoff; doubles each retry.")
+    max_backoff_s: float = Field(5.0, ge=0, description="Longest backoff between tries.")
+    max_retry_after_s: float = Field(
+        20.0, ge=0, description="Honour retry-after up to this; longer waits fall back at once."
+    )
+    breaker_failures: int = Field(
+        5, ge=1, description="Consecutive failures that open a deployment's circuit breaker."
+    )
+    breaker_cooldown_s: float = Field(
+        30.0, gt=0, description="How long an open breaker skips its deployment."
+    )
 
 
 class Route(BaseModel):
@@ -121,6 +145,7 @@ class Settings(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     local: LocalModelSettings = Field(default_factory=LocalModelSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
     models: list[Deployment] = Field(default_factory=list, description="Deployments.")
     routes: dict[str, Route] = Field(default_factory=dict, description="Route aliases.")
     keys: list[ApiKey] = Field(
@@ -243,7 +268,12 @@ def frontier_deployments(env: Mapping[str, str]) -> list[Deployment]:
                 Price(input=3.00, output=15.00),
                 "claude-3-5-sonnet",
             ),
-            ("claude-opus-4", "claude-opus-4-20250514", Price(input=15.0, output=75.0), "claude-opus-4"),
+            (
+                "claude-opus-4",
+                "claude-opus-4-20250514",
+                Price(input=15.0, output=75.0),
+                "claude-opus-4",
+            ),
         ):
             found.append(
                 Deployment(
@@ -270,22 +300,23 @@ def _node_line(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if key.value == str(part):
-                    child = value if not isinstance(value, yaml.ScalarNode) else value
+                    child = value
                     line = key.start_mark.line + 1
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
-                line = child.start_mark.line + 1
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
         if child is None:
             break
         node = child
     return line
 
 
-def _problems(
-    error: ValidationError, root: yaml.Node | None, path: str
-) -> list[ConfigProblem]:
+def _problems(error: ValidationError, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     for item in error.errors():
         loc = tuple(p for p in item["loc"] if isinstance(p, str | int))
@@ -377,9 +408,15 @@ def load_settings(
     except ValidationError as exc:
         problems = _problems(exc, root, str(path or "settings"))
         first = problems[0]
-        more = f" (and {len(problems) - 1} more; run 'parity config check')" if len(problems) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more; run 'parity config check')"
+            if len(problems) > 1
+            else ""
+        )
         raise ConfigError(
-            f"{first.message} ({first.location}){more}", line=first.line, path=str(path or "settings")
+            f"{first.message} ({first.location}){more}",
+            line=first.line,
+            path=str(path or "settings"),
         ) from exc
 
 

@@ -57,7 +57,18 @@ def logs(
         console.print(
             table(
                 f"{len(rows)} most recent requests",
-                ["time (UTC)", "request", "key", "asked", "answered", "status", "ms", "tokens in/out", "USD", "error"],
+                [
+                    "time (UTC)",
+                    "request",
+                    "key",
+                    "asked",
+                    "answered",
+                    "status",
+                    "ms",
+                    "tokens in/out",
+                    "USD",
+                    "error",
+                ],
                 [
                     [
                         _when(r.ts),
@@ -67,7 +78,8 @@ def logs(
                         r.model_answered or "-",
                         r.status,
                         f"{r.total_ms:.0f}",
-                        f"{r.input_tokens or 0}/{r.output_tokens or 0}" + ("~" if r.usage_estimated else ""),
+                        f"{r.input_tokens or 0}/{r.output_tokens or 0}"
+                        + ("~" if r.usage_estimated else ""),
                         f"{r.cost_usd:.6f}" if r.cost_usd is not None else "-",
                         r.error_type or "",
                     ]
@@ -98,7 +110,15 @@ def usage(
                 "Usage per model and day (UTC)",
                 ["day", "model", "requests", "errors", "input tokens", "output tokens", "USD"],
                 [
-                    [u.day, u.model, u.requests, u.errors, u.input_tokens, u.output_tokens, f"{u.cost_usd:.4f}"]
+                    [
+                        u.day,
+                        u.model,
+                        u.requests,
+                        u.errors,
+                        u.input_tokens,
+                        u.output_tokens,
+                        f"{u.cost_usd:.4f}",
+                    ]
                     for u in rows
                 ],
             )

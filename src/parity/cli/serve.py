@@ -37,7 +37,9 @@ def _banner(console: Console, settings: Settings, missing_keys: list[str]) -> No
     console.print(f"  ledger: {settings.ledger.url}")
     for model in settings.models:
         price = f"${model.price.input:g}/${model.price.output:g} per 1M"
-        console.print(f"  model: {model.id:<22} {model.provider.value:<9} {model.residency.value:<7} {price}")
+        console.print(
+            f"  model: {model.id:<22} {model.provider.value:<9} {model.residency.value:<7} {price}"
+        )
     auto = settings.auto_target
     if auto:
         console.print(f"  parity/auto -> {auto}")

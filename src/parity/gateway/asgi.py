@@ -7,7 +7,16 @@ from typing import Any
 
 from parity.errors import BodyTooLarge, InvalidField
 
-__all__ = ["ClientGone", "Headers", "Receive", "Scope", "Send", "read_body", "request_headers", "send_bytes"]
+__all__ = [
+    "ClientGone",
+    "Headers",
+    "Receive",
+    "Scope",
+    "Send",
+    "read_body",
+    "request_headers",
+    "send_bytes",
+]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -58,5 +67,6 @@ async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -
 
 async def send_bytes(send: Send, status: int, headers: Headers, body: bytes) -> None:
     """Send a complete response in one start and one body message."""
+    headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

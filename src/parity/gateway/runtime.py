@@ -12,6 +12,7 @@ from parity.errors import ConfigError
 from parity.gateway.auth import Authenticator
 from parity.providers.base import Provider, registry
 from parity.providers.local import LocalModelServer
+from parity.routing.executor import Executor
 from parity.routing.static import Router, StaticRouter
 from parity.store.base import Ledger
 from parity.store.factory import open_ledger
@@ -40,6 +41,7 @@ class Runtime:
             # Built here, not in start(), so a missing model file is a config error at once.
             self.local = LocalModelServer(settings.local, alias=local[0].wire_model)
         self.writer: LedgerWriter | None = None
+        self._executor: Executor | None = None
         self.ready = False
         self.missing_keys = [
             f"{m.id} ({m.api_key_env})"
@@ -53,6 +55,13 @@ class Runtime:
         if self._ledger is None:
             raise RuntimeError("the runtime has not started")
         return self._ledger
+
+    @property
+    def executor(self) -> Executor:
+        """The plan executor (after start)."""
+        if self._executor is None:
+            raise RuntimeError("the runtime has not started")
+        return self._executor
 
     async def start(self) -> None:
         """Open the ledger, start the local model, build one provider per deployment."""
@@ -81,6 +90,7 @@ class Runtime:
                 self.providers[model_id] = factories[deployment.provider](deployment, self.env)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from exc
+        self._executor = Executor(self.deployments, self.providers, self.settings.retry)
         self.ready = True
 
     async def stop(self) -> None:

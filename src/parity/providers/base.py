@@ -7,7 +7,7 @@ raised as the typed errors of :mod:`parity.errors` at the point where they enter
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -67,7 +67,7 @@ class Provider(Protocol):
         ...
 
 
-ProviderFactory = Callable[[Deployment, dict[str, str]], Provider]
+ProviderFactory = Callable[[Deployment, Mapping[str, str]], Provider]
 """Builds a provider from its deployment and the environment (for API keys)."""
 
 
@@ -96,13 +96,22 @@ def usage_from(data: dict[str, Any] | None) -> Usage | None:
     return Usage(prompt, completion)
 
 
-def registry() -> dict[ProviderKind, ProviderFactory]:
-    """The built-in providers, registered the way a plugin would register one."""
-    from parity.providers.anthropic import AnthropicProvider
+def _openai(deployment: Deployment, env: Mapping[str, str]) -> Provider:
     from parity.providers.openai_compat import OpenAIProvider
 
+    return OpenAIProvider(deployment, env)
+
+
+def _anthropic(deployment: Deployment, env: Mapping[str, str]) -> Provider:
+    from parity.providers.anthropic import AnthropicProvider
+
+    return AnthropicProvider(deployment, env)
+
+
+def registry() -> dict[ProviderKind, ProviderFactory]:
+    """The built-in providers, registered the way a plugin would register one."""
     return {
-        ProviderKind.OPENAI: OpenAIProvider,
-        ProviderKind.LOCAL: OpenAIProvider,
-        ProviderKind.ANTHROPIC: AnthropicProvider,
+        ProviderKind.OPENAI: _openai,
+        ProviderKind.LOCAL: _openai,  # the embedded llama.cpp server speaks OpenAI's format
+        ProviderKind.ANTHROPIC: _anthropic,
     }

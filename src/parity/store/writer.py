@@ -83,20 +83,17 @@ class LedgerWriter:
     def _run(self) -> None:
         stop = False
         while not stop:
-            try:
-                item = self._queue.get(timeout=self._interval)
-            except queue.Empty:
-                item = None
-            if item is _STOP:
-                stop = True
-            elif isinstance(item, LedgerRow):
-                self._pending.append(item)
+            if not self._pending:  # after a failed write, retry before taking more rows
+                try:
+                    item = self._queue.get(timeout=self._interval)
+                except queue.Empty:
+                    continue
+                if item is _STOP:
+                    stop = True
+                elif isinstance(item, LedgerRow):
+                    self._pending.append(item)
             stop = self._drain_into_pending() or stop
             self._flush(final=False)
-            # keep draining a backlog before sleeping again
-            while not stop and not self._queue.empty() and self.failures == 0:
-                stop = self._drain_into_pending()
-                self._flush(final=False)
         self._final_drain()
 
     def _final_drain(self) -> None:

@@ -1,20 +1,22 @@
-"""POST /v1/chat/completions: parse, route, call, answer, record."""
+"""POST /v1/chat/completions: parse, route, execute, answer, record."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from parity.catalog.deployment import Deployment
-from parity.errors import ParityError, UpstreamProtocolError, http_status
-from parity.gateway.asgi import ClientGone, Headers, Receive, Scope, Send, read_body, request_headers
+from parity.errors import ParityError, http_status
+from parity.gateway.asgi import ClientGone, Headers, Receive, Scope, Send, read_body, send_bytes
 from parity.gateway.protocol import SSE_DONE, ChatCall, error_bytes, parse_chat, sse_data
 from parity.gateway.runtime import Runtime
-from parity.providers.base import Usage, usage_from
+from parity.providers.base import Completion, Usage, usage_from
+from parity.routing.executor import Opened, Trace
 from parity.routing.plan import Caller, RoutePlan, RouteRequest
 from parity.store.base import LedgerRow
 
@@ -30,12 +32,13 @@ _SSE = [
 ]
 
 
-def _estimate_tokens(text: str) -> int:
+def estimate_tokens(text: str) -> int:
     """About four characters a token: used only when the upstream reports no usage."""
-    return max(1, (len(text) + 3) // 4) if text else 0
+    return (len(text) + 3) // 4
 
 
-def _prompt_text(body: dict[str, Any]) -> str:
+def prompt_text(body: dict[str, Any]) -> str:
+    """All message text of a chat body, for token estimates."""
     parts: list[str] = []
     for message in body.get("messages") or ():
         content = message.get("content") if isinstance(message, dict) else None
@@ -46,130 +49,148 @@ def _prompt_text(body: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+@dataclass(slots=True)
+class Exchange:
+    """One request in flight: what came in, where it went, and its ledger row."""
+
+    request_id: str
+    started: float
+    row: LedgerRow
+    trace: Trace = field(default_factory=Trace)
+    call: ChatCall | None = None
+    plan: RoutePlan | None = None
+
+    def elapsed_ms(self) -> float:
+        """Milliseconds since the request arrived."""
+        return (time.perf_counter() - self.started) * 1000
+
+    def headers(self, model: str) -> Headers:
+        """The x-parity-* headers every response carries."""
+        out = [
+            (b"x-parity-request-id", self.request_id.encode()),
+            (b"x-parity-model", model.encode()),
+        ]
+        if self.plan is not None:
+            out.append((b"x-parity-route", self.plan.header().encode()))
+        return out
+
+
 class ChatRoute:
     """The chat-completions handler; one instance per gateway."""
 
     def __init__(self, runtime: Runtime):
         self.rt = runtime
         self._limit = runtime.settings.server.max_body_bytes
-        self._keep_bodies = True
+        self._keep_bodies = runtime.settings.ledger.store_bodies
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
     ) -> None:
-        ts = time.time()
-        row = LedgerRow(request_id=request_id, ts=ts, model_requested="", status=0, total_ms=0.0)
-        headers = request_headers(scope)
-        rid = request_id.encode()
+        row = LedgerRow(request_id, time.time(), model_requested="", status=0, total_ms=0.0)
+        ex = Exchange(request_id, started, row)
         try:
-            caller = self.rt.auth.caller(headers.get(b"authorization"), headers.get(b"x-api-key"))
-            row.key_id, row.tenant = caller.key_id, caller.tenant
-            raw = await read_body(receive, headers, self._limit)
-            call = parse_chat(raw)
-            row.model_requested = call.model
-            row.stream = call.stream
-            if self._keep_bodies:
-                row.request_body = raw
-            plan = self._plan(call, caller, headers)
-            row.route = plan.route
-            row.route_reason = plan.reason
-            deployment = self.rt.deployments[plan.primary]
-            row.model_answered = deployment.id
-            row.residency = deployment.residency.value
-            row.sent_to = [deployment.residency.value]
-            base = [
-                (b"x-parity-request-id", rid),
-                (b"x-parity-model", deployment.id.encode()),
-                (b"x-parity-route", plan.header().encode()),
-            ]
-            if call.stream:
-                await self._stream(send, call, deployment, base, row, started)
-            else:
-                await self._complete(send, call, deployment, base, row, started)
+            await self._handle(scope, receive, send, ex)
         except ParityError as exc:
-            await self._fail(send, exc, row, rid, started)
+            await self._fail(send, exc, ex)
         except ClientGone:
             row.status, row.error_type = 499, "ClientDisconnected"
         except Exception as exc:
             log.exception("request %s failed", request_id)
-            await self._fail(send, ParityError(f"internal error: {exc}"), row, rid, started)
+            await self._fail(send, ParityError(f"internal error: {exc}"), ex)
         finally:
             if row.status == 0:  # cancelled mid-flight: the client went away
-                row.status = 499
-                row.error_type = "ClientDisconnected"
+                row.status, row.error_type = 499, "ClientDisconnected"
             if not row.total_ms:
-                row.total_ms = (time.perf_counter() - started) * 1000
-            self._record(row)
+                row.total_ms = ex.elapsed_ms()
+            row.attempts = max(1, len(ex.trace.attempts))
+            row.trace = self._trace(ex)
+            if self.rt.writer is not None:
+                self.rt.writer.submit(row)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, ex: Exchange) -> None:
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        caller = self.rt.auth.caller(headers.get(b"authorization"), headers.get(b"x-api-key"))
+        ex.row.key_id, ex.row.tenant = caller.key_id, caller.tenant
+        raw = await read_body(receive, headers, self._limit)
+        ex.call = call = parse_chat(raw)
+        ex.row.model_requested, ex.row.stream = call.model, call.stream
+        if self._keep_bodies:
+            ex.row.request_body = raw
+        ex.plan = plan = self._plan(call, caller, headers)
+        ex.row.route, ex.row.route_reason = plan.route, plan.reason
+        if call.stream:
+            opened = await self.rt.executor.open_stream(plan, call.body, ex.trace)
+            self._answered_by(ex, opened.deployment)
+            await self._relay(send, call, opened, ex)
+        else:
+            deployment, completion = await self.rt.executor.complete(plan, call.body, ex.trace)
+            self._answered_by(ex, deployment)
+            await self._respond(send, call, deployment, completion, ex)
 
     def _plan(self, call: ChatCall, caller: Caller, headers: dict[bytes, bytes]) -> RoutePlan:
+        wanted = b"x-parity-route" in headers or b"x-parity-tags" in headers
         request = RouteRequest(
             model=call.model,
             body=call.body,
             caller=caller,
             headers={k.decode("latin-1"): v.decode("latin-1") for k, v in headers.items()}
-            if b"x-parity-route" in headers or b"x-parity-tags" in headers
+            if wanted
             else {},
         )
         return self.rt.router.plan(request)
 
-    def _record(self, row: LedgerRow) -> None:
-        writer = self.rt.writer
-        if writer is not None:
-            writer.submit(row)
+    def _answered_by(self, ex: Exchange, deployment: Deployment) -> None:
+        ex.row.model_answered = deployment.id
+        ex.row.residency = deployment.residency.value
+        ex.row.sent_to = sorted(
+            {self.rt.deployments[a.model].residency.value for a in ex.trace.attempts}
+        )
 
-    def _finish(
-        self, row: LedgerRow, deployment: Deployment, usage: Usage | None, started: float
-    ) -> None:
-        row.total_ms = (time.perf_counter() - started) * 1000
-        if usage is not None:
-            row.input_tokens, row.output_tokens = usage.input_tokens, usage.output_tokens
-            row.usage_estimated = usage.estimated
-            row.cost_usd = deployment.price.cost(usage.input_tokens, usage.output_tokens)
+    def _trace(self, ex: Exchange) -> dict[str, Any]:
+        trace: dict[str, Any] = {"attempts": [a.as_dict() for a in ex.trace.attempts]}
+        if ex.plan is not None:
+            trace.update(rule=ex.plan.rule, plan=list(ex.plan.models), **ex.plan.trace)
+        if ex.trace.skipped:
+            trace["breaker_open"] = ex.trace.skipped
+        return trace
 
-    async def _complete(
+    def _usage(self, ex: Exchange, deployment: Deployment, usage: Usage | None, text: str) -> None:
+        call = ex.call
+        assert call is not None
+        if usage is None:
+            usage = Usage(estimate_tokens(prompt_text(call.body)), estimate_tokens(text), True)
+        row = ex.row
+        row.input_tokens, row.output_tokens = usage.input_tokens, usage.output_tokens
+        row.usage_estimated = usage.estimated
+        row.cost_usd = deployment.price.cost(usage.input_tokens, usage.output_tokens)
+        if self._keep_bodies:
+            row.response_text = text
+
+    async def _respond(
         self,
         send: Send,
         call: ChatCall,
         deployment: Deployment,
-        base: Headers,
-        row: LedgerRow,
-        started: float,
+        completion: Completion,
+        ex: Exchange,
     ) -> None:
-        completion = await self.rt.providers[deployment.id].chat(call.body)
-        usage = completion.usage or Usage(
-            _estimate_tokens(_prompt_text(call.body)),
-            _estimate_tokens(completion.text),
-            estimated=True,
-        )
         payload = orjson.dumps(completion.body)
-        row.status = 200
-        row.response_text = completion.text
-        self._finish(row, deployment, usage, started)
-        row.ttfb_ms = row.total_ms
-        await send({"type": "http.response.start", "status": 200, "headers": [_JSON, *base]})
+        self._usage(ex, deployment, completion.usage, completion.text)
+        ex.row.status = 200
+        ex.row.ttfb_ms = ex.row.total_ms = ex.elapsed_ms()
+        length = (b"content-length", str(len(payload)).encode())
+        headers = [_JSON, length, *ex.headers(deployment.id)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    async def _stream(
-        self,
-        send: Send,
-        call: ChatCall,
-        deployment: Deployment,
-        base: Headers,
-        row: LedgerRow,
-        started: float,
-    ) -> None:
-        chunks: AsyncGenerator[dict[str, Any], None] = self.rt.providers[deployment.id].stream(call.body)
-        try:
-            first = await anext(chunks)
-        except StopAsyncIteration as exc:
-            raise UpstreamProtocolError(
-                f"upstream '{deployment.id}' sent an empty stream", deployment=deployment.id
-            ) from exc
-        await send({"type": "http.response.start", "status": 200, "headers": [*_SSE, *base]})
-        row.ttfb_ms = (time.perf_counter() - started) * 1000
+    async def _relay(self, send: Send, call: ChatCall, opened: Opened, ex: Exchange) -> None:
+        deployment = opened.deployment
+        headers = [*_SSE, *ex.headers(deployment.id)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        ex.row.ttfb_ms = ex.elapsed_ms()
         usage: Usage | None = None
         text: list[str] = []
-        chunk: dict[str, Any] | None = first
+        chunk: dict[str, Any] | None = opened.first
         try:
             while chunk is not None:
                 reported = usage_from(chunk.get("usage"))
@@ -177,51 +198,33 @@ class ChatRoute:
                     usage = reported
                 choices = chunk.get("choices")
                 if choices:
-                    delta = choices[0].get("delta") or {}
-                    content = delta.get("content")
+                    content = (choices[0].get("delta") or {}).get("content")
                     if isinstance(content, str):
                         text.append(content)
                 if choices or call.include_usage:
-                    await send(
-                        {"type": "http.response.body", "body": sse_data(chunk), "more_body": True}
-                    )
-                chunk = await anext(chunks, None)
-            row.status = 200
+                    message = {"type": "http.response.body", "body": sse_data(chunk)}
+                    await send({**message, "more_body": True})
+                chunk = await anext(opened.rest, None)
+            ex.row.status = 200
         except ParityError as exc:
-            # Headers are gone: tell the client in-band, as OpenAI does, then end the stream.
-            row.status = http_status(exc)
-            row.error_type, row.error_message = exc.kind, exc.message
-            await send(
-                {"type": "http.response.body", "body": sse_data(exc.body()), "more_body": True}
-            )
+            # The status line is gone: say it in-band, as OpenAI does, then end the stream.
+            ex.row.status = http_status(exc)
+            ex.row.error_type, ex.row.error_message = exc.kind, exc.message
+            error_event = {"type": "http.response.body", "body": sse_data(exc.body())}
+            await send({**error_event, "more_body": True})
         finally:
-            await chunks.aclose()
-        answer = "".join(text)
-        row.response_text = answer
-        if usage is None:
-            usage = Usage(
-                _estimate_tokens(_prompt_text(call.body)), _estimate_tokens(answer), estimated=True
-            )
-        self._finish(row, deployment, usage, started)
+            await opened.rest.aclose()
+        self._usage(ex, deployment, usage, "".join(text))
+        ex.row.total_ms = ex.elapsed_ms()
         await send({"type": "http.response.body", "body": SSE_DONE, "more_body": False})
 
-    async def _fail(
-        self, send: Send, exc: ParityError, row: LedgerRow, rid: bytes, started: float
-    ) -> None:
+    async def _fail(self, send: Send, exc: ParityError, ex: Exchange) -> None:
+        row = ex.row
         row.status = http_status(exc)
         row.error_type, row.error_message = exc.kind, exc.message
-        row.total_ms = (time.perf_counter() - started) * 1000
-        model = (row.model_answered or row.model_requested or "none").encode()
-        headers: Headers = [
-            _JSON,
-            (b"x-parity-request-id", rid),
-            (b"x-parity-model", model),
-            *exc.headers(),
-        ]
-        try:
-            await send({"type": "http.response.start", "status": row.status, "headers": headers})
-            await send({"type": "http.response.body", "body": error_bytes(exc)})
-        except (OSError, RuntimeError):
-            # The response already started (a stream broke after its first byte) or the
-            # client left: the ledger row still records what happened.
-            pass
+        row.total_ms = ex.elapsed_ms()
+        model = row.model_answered or row.model_requested or "none"
+        headers: Headers = [_JSON, *ex.headers(model), *exc.headers()]
+        # If the response had already started, or the client left, the ledger row still tells.
+        with contextlib.suppress(OSError, RuntimeError):
+            await send_bytes(send, row.status, headers, error_bytes(exc))

@@ -18,9 +18,7 @@ def readiness(runtime: Runtime) -> tuple[int, dict[str, Any]]:
         "written": writer.written if writer else 0,
         "write_failures": writer.failures if writer else 0,
     }
-    local_down = any(
-        state == "down" for model_id, state in models.items()
-    )
+    local_down = any(state == "down" for model_id, state in models.items())
     ready = runtime.ready and not local_down
     body = {"status": "ready" if ready else "not_ready", "models": models, "ledger": ledger}
     return (200 if ready else 503), body

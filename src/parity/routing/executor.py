@@ -1,0 +1,173 @@
+"""Runs a RoutePlan through the providers: retries, backoff, circuit breakers, fallbacks.
+
+Only retryable errors are retried (see ``parity.errors``); a retry-after from the upstream is
+honoured when it is short, otherwise the next deployment is tried at once. A stream may fall
+back only before its first chunk has been received, so nothing is ever sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from parity.catalog.deployment import Deployment
+from parity.config import RetrySettings
+from parity.errors import (
+    ParityError,
+    Unavailable,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRateLimited,
+)
+from parity.providers.base import Completion, Provider
+from parity.routing.breaker import Breaker
+from parity.routing.plan import RoutePlan
+
+__all__ = ["Attempt", "Executor", "Opened", "Trace"]
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One call to one deployment and how it ended."""
+
+    model: str
+    outcome: str  # "ok", or the error class name
+    ms: float
+    status: int | None = None
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the ledger's decision trace."""
+        return {
+            "model": self.model,
+            "outcome": self.outcome,
+            "ms": round(self.ms, 2),
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+@dataclass(slots=True)
+class Trace:
+    """What the executor did for one request."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # deployments whose breaker was open
+
+
+@dataclass(slots=True)
+class Opened:
+    """A stream that has produced its first chunk, on the deployment that produced it."""
+
+    deployment: Deployment
+    first: dict[str, Any]
+    rest: AsyncGenerator[dict[str, Any], None]
+
+
+class Executor:
+    """Executes plans; one instance per gateway, holding one breaker per deployment."""
+
+    def __init__(
+        self,
+        deployments: Mapping[str, Deployment],
+        providers: Mapping[str, Provider],
+        retry: RetrySettings,
+    ):
+        self._deployments = deployments
+        self._providers = providers
+        self._retry = retry
+        self.breakers = {
+            name: Breaker(retry.breaker_failures, retry.breaker_cooldown_s) for name in deployments
+        }
+
+    def _wait(self, error: ParityError, retry_index: int) -> float | None:
+        """Seconds to wait before retrying, or None when not worth retrying here."""
+        if not error.retryable or retry_index + 1 >= self._retry.attempts:
+            return None
+        retry_after = error.retry_after if isinstance(error, UpstreamRateLimited) else None
+        if retry_after is not None:
+            return retry_after if retry_after <= self._retry.max_retry_after_s else None
+        backoff = min(self._retry.max_backoff_s, self._retry.backoff_s * 2.0**retry_index)
+        return backoff * (0.5 + random.random() / 2)  # full jitter would allow zero waits
+
+    def _available(self, plan: RoutePlan, trace: Trace) -> list[str]:
+        """The plan's deployments whose circuit breaker lets a call through."""
+        names = []
+        for name in plan.models:
+            if self.breakers[name].allows():
+                names.append(name)
+            else:
+                trace.skipped.append(name)
+        return names
+
+    def _failed(self, trace: Trace, name: str, error: ParityError, started: float) -> None:
+        status = getattr(error, "upstream_status", None)
+        trace.attempts.append(
+            Attempt(name, error.kind, (time.perf_counter() - started) * 1000, status, error.message)
+        )
+        if isinstance(error, UpstreamError) and error.retryable:
+            self.breakers[name].failure()
+
+    def _succeeded(self, trace: Trace, name: str, started: float) -> None:
+        self.breakers[name].success()
+        trace.attempts.append(Attempt(name, "ok", (time.perf_counter() - started) * 1000, 200))
+
+    @staticmethod
+    def _exhausted(trace: Trace, last: ParityError | None) -> ParityError:
+        if last is not None:
+            return last
+        return Unavailable(
+            f"no deployment of the plan is available (circuit open: {', '.join(trace.skipped)})"
+        )
+
+    async def complete(
+        self, plan: RoutePlan, body: dict[str, Any], trace: Trace
+    ) -> tuple[Deployment, Completion]:
+        """A non-streamed answer from the first deployment of the plan that gives one."""
+        last: ParityError | None = None
+        for name in self._available(plan, trace):
+            for index in range(self._retry.attempts):
+                started = time.perf_counter()
+                try:
+                    completion = await self._providers[name].chat(body)
+                except ParityError as error:
+                    self._failed(trace, name, error, started)
+                    last = error
+                    wait = self._wait(error, index)
+                    if wait is None:
+                        break
+                    await asyncio.sleep(wait)
+                    continue
+                self._succeeded(trace, name, started)
+                return self._deployments[name], completion
+        raise self._exhausted(trace, last)
+
+    async def open_stream(self, plan: RoutePlan, body: dict[str, Any], trace: Trace) -> Opened:
+        """A stream whose first chunk has arrived; failures before it fall back."""
+        last: ParityError | None = None
+        for name in self._available(plan, trace):
+            for index in range(self._retry.attempts):
+                started = time.perf_counter()
+                chunks = self._providers[name].stream(body)
+                try:
+                    first = await anext(chunks, None)
+                    if first is None:
+                        raise UpstreamProtocolError(
+                            f"upstream '{name}' sent an empty stream", deployment=name
+                        )
+                except ParityError as error:
+                    await chunks.aclose()
+                    self._failed(trace, name, error, started)
+                    last = error
+                    wait = self._wait(error, index)
+                    if wait is None:
+                        break
+                    await asyncio.sleep(wait)
+                    continue
+                self._succeeded(trace, name, started)
+                return Opened(self._deployments[name], first, chunks)
+        raise self._exhausted(trace, last)
