@@ -11,6 +11,8 @@ import pytest
 
 from tests.servers import GatewayProcess, start_gateway, start_llama_server
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
