@@ -25,10 +25,11 @@ def check(
     problems = check_config_file(file)
 
     def render(console: Console) -> None:
+        # plain lines, never wrapped: editors and CI jump to FILE:LINE
         if not problems:
-            console.print(f"{file}: OK")
+            typer.echo(f"{file}: OK")
         for problem in problems:
-            console.print(str(problem), markup=False, highlight=False)
+            typer.echo(str(problem))
 
     emit(
         {"file": str(file), "ok": not problems, "errors": [p.model_dump() for p in problems]},

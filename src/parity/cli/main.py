@@ -39,7 +39,7 @@ app = build_app()
 def main() -> None:
     """Console entry point: one clear line and a non-zero exit for every known error."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except ConfigError as exc:
         print(f"parity: error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -51,10 +51,10 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            print(f"parity: error: {exc.format_message()}", file=sys.stderr)
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value, missing arg
+        format_message = getattr(exc, "format_message", None)
+        message = format_message() if callable(format_message) else str(exc)
+        print(f"parity: error: {message}", file=sys.stderr)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    if isinstance(code, int) and code:
+        sys.exit(code)
