@@ -46,7 +46,13 @@ def build_app() -> web.Application:
 
 async def serve(host: str, port: int) -> None:
     """Listen until SIGTERM or SIGINT; announce the bound port on stdout."""
-    runner = web.AppRunner(build_app(), access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        build_app(),
+        access_log=None,
+        handle_signals=False,
+        handler_cancellation=True,
+        shutdown_timeout=0.5,
+    )
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
