@@ -75,7 +75,7 @@ def test_the_local_model_is_restarted_when_it_dies_and_stops_with_parity(
     assert client.chat.completions.create(
         model="local/smollm2", messages=MESSAGES, max_tokens=4
     ).choices
-    assert gateway.stop(signal.SIGTERM) == 0
+    assert gateway.stop(signal.SIGTERM) in (0, -signal.SIGTERM)  # uvicorn re-raises it
     wait_for(lambda: not alive(second), timeout=15)
 
 
