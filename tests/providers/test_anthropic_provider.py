@@ -12,7 +12,6 @@ from parity.catalog.deployment import ProviderKind
 from parity.errors import (
     InvalidField,
     UpstreamAuthError,
-    UpstreamBadRequest,
     UpstreamConnectError,
     UpstreamError,
     UpstreamProtocolError,
@@ -21,7 +20,7 @@ from parity.errors import (
     UpstreamTimeout,
 )
 from parity.providers.anthropic import AnthropicProvider
-from tests.fakes.deployments import FAKE_KEY, collect, fake_deployment, fake_env
+from tests.fakes.deployments import ERROR_MODELS, FAKE_KEY, collect, fake_deployment, fake_env
 from tests.fakes.fixtures import VendorFake
 from tests.servers import free_port
 
@@ -172,19 +171,6 @@ async def test_shaped_answers(make: Make, model: str, finish: str, text: str) ->
     assert answer.body["choices"][0]["message"]["content"] == text
 
 
-ERRORS: list[tuple[str, type[UpstreamError], int]] = [
-    ("bad-request", UpstreamBadRequest, 400),
-    ("auth-401", UpstreamAuthError, 401),
-    ("forbidden-403", UpstreamAuthError, 403),
-    ("not-found-404", UpstreamBadRequest, 404),
-    ("too-large-413", UpstreamBadRequest, 413),
-    ("rate-limit", UpstreamRateLimited, 429),
-    ("error-500", UpstreamServerError, 500),
-    ("error-503", UpstreamServerError, 503),
-    ("overloaded-529", UpstreamServerError, 529),
-]
-
-
 async def call(provider: AnthropicProvider, streaming: bool, chunks: list[dict[str, Any]]) -> None:
     """One call, streamed into ``chunks`` or not."""
     if streaming:
@@ -193,7 +179,7 @@ async def call(provider: AnthropicProvider, streaming: bool, chunks: list[dict[s
         chunks.append((await provider.chat({"messages": HELLO})).body)
 
 
-@pytest.mark.parametrize(("model", "error", "status"), ERRORS)
+@pytest.mark.parametrize(("model", "error", "status"), ERROR_MODELS)
 @pytest.mark.parametrize("streaming", [False, True])
 async def test_error_statuses_are_typed(
     make: Make, model: str, error: type[UpstreamError], status: int, streaming: bool
