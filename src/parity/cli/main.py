@@ -16,6 +16,7 @@ _GROUPS = (
     "parity.cli.serve",
     "parity.cli.config_cmd",
     "parity.cli.logs",
+    "parity.cli.gaptest",
 )
 
 

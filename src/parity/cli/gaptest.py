@@ -1,0 +1,365 @@
+"""parity gaptest: run prompts through models, judge blind, report, and export labels."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from parity.cli.ledger_opts import ConfigOpt, LedgerOpt, SinceOpt, open_cli_ledger, parse_since
+from parity.cli.output import JSON_OPTION, emit, table
+from parity.config import load_settings
+from parity.errors import ConfigError
+from parity.evaluation.datasets import Dataset, load_from_ledger, load_prompts
+from parity.evaluation.judges import registry
+from parity.evaluation.judges.base import JudgeContext, JudgePlan
+from parity.evaluation.judging import JudgingSummary, judge_run, plan_entries
+from parity.evaluation.limits import RetryPolicy
+from parity.evaluation.progress import RunProgress
+from parity.evaluation.rundir import RunDir
+from parity.evaluation.runner import Runner, RunOptions, RunSummary
+from parity.evaluation.upstreams import Upstreams
+from parity.store.base import RowFilter
+
+__all__ = ["register"]
+
+gaptest_app = typer.Typer(
+    name="gaptest",
+    help="Measure the open/closed gap blind, on your own prompts.",
+    no_args_is_help=True,
+)
+
+RunArg = Annotated[Path, typer.Argument(help="The run directory (from 'parity gaptest run').")]
+JudgeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--judge",
+        help="[CATEGORY=]KIND[:key=value,...], e.g. numeric, code=code:timeout=5, "
+        "llm-pairwise:model=gpt-4o. Repeatable.",
+    ),
+]
+JudgesFileOpt = Annotated[
+    Path | None, typer.Option("--judges", help="YAML file: judges for all and per category.")
+]
+
+CAP_EXIT = 3
+
+
+def _llm_models(entries: list[tuple[str | None, str, dict[str, Any]]]) -> list[str]:
+    return [str(o["model"]) for _, kind, o in entries if kind.startswith("llm") and "model" in o]
+
+
+def _split(models: str) -> list[str]:
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    if len(names) != len(set(names)):
+        raise ConfigError("--models lists a model twice")
+    return names
+
+
+def _rates(values: list[str] | None) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for value in values or []:
+        model, sep, rpm = value.rpartition("=")
+        try:
+            rates[model] = float(rpm)
+        except ValueError:
+            sep = ""
+        if not sep or not model or rates[model] <= 0:
+            raise ConfigError(f"--rate must look like MODEL=REQUESTS_PER_MINUTE, got {value!r}")
+    return rates
+
+
+async def _execute(
+    run: RunDir,
+    data: Dataset,
+    options: RunOptions,
+    entries: list[tuple[str | None, str, dict[str, Any]]],
+    config: Path | None,
+    show_progress: bool,
+) -> tuple[RunSummary, JudgingSummary | None]:
+    live = [m for m in options.models if m not in data.recorded]
+    needed = [*live, *_llm_models(entries)]
+    upstreams = (
+        Upstreams(load_settings(config), os.environ, needed, retry=options.retry)
+        if needed
+        else None
+    )
+    async with upstreams or contextlib.nullcontext():
+        progress = RunProgress() if show_progress and live else None
+        with progress or contextlib.nullcontext():
+            summary = await Runner(run, data, options).execute(upstreams, progress)
+        judged = None
+        if entries:
+            context = JudgeContext(base_dir=Path.cwd(), caller=upstreams)
+            plan = JudgePlan.build(entries, registry(), context)
+            judged = await judge_run(run, plan)
+    return summary, judged
+
+
+def _dataset(
+    prompts: Path | None,
+    references: Path | None,
+    from_log: bool,
+    ledger_args: tuple[Path | None, str | None, str | None, str | None, int],
+    sample: int | None,
+    seed: int,
+) -> Dataset:
+    config, ledger, since, log_model, scan = ledger_args
+    if from_log == (prompts is not None):
+        raise ConfigError("give either a PROMPTS file or --from-log")
+    if prompts is not None:
+        data = load_prompts(prompts, references=references)
+        if sample is not None and sample < len(data.items):
+            import random
+
+            data.items = sorted(
+                random.Random(seed).sample(data.items, sample), key=data.items.index
+            )
+        return data
+    store = open_cli_ledger(config, ledger)
+    try:
+        where = RowFilter(since=parse_since(since), model=log_model, limit=scan)
+        return load_from_ledger(store, where, sample=sample, seed=seed)
+    finally:
+        store.close()
+
+
+def _render_run(run: RunDir, summary: RunSummary, judged: JudgingSummary | None) -> None:
+    console = Console()
+    console.print(
+        f"run: {run.path}  status: [bold]{summary.status}[/]  spent ${summary.spent_usd:.4f}"
+    )
+    rows = [
+        [
+            "answers",
+            summary.answers,
+            "live",
+            summary.live,
+            "cached",
+            summary.cached,
+            "recorded",
+            summary.recorded,
+        ],
+        [
+            "failed",
+            summary.failed,
+            "retries",
+            summary.retries,
+            "sensitive, not sent",
+            summary.skipped_sensitive,
+            "",
+            "",
+        ],
+    ]
+    console.print(table("This run", ["", "", "", "", "", "", "", ""], rows))
+    if judged is not None:
+        for name, count in judged.verdicts.items():
+            extra = ""
+            if judged.withheld.get(name):
+                extra += f", {judged.withheld[name]} withheld (sensitive, vendor judge)"
+            if judged.failed.get(name):
+                extra += f", {judged.failed[name]} failed or unparsed"
+            console.print(f"judge {name}: {count} verdicts{extra}")
+    console.print(f"next: parity gaptest report {run.path}")
+
+
+@gaptest_app.command("run")
+def run_command(
+    prompts: Annotated[Path | None, typer.Argument(help="JSONL or CSV of prompts.")] = None,
+    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model ids.")] = "",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run directory.")] = None,
+    config: ConfigOpt = None,
+    judge: JudgeOpt = None,
+    judges: JudgesFileOpt = None,
+    references: Annotated[
+        Path | None, typer.Option(help="JSONL of references joined on the prompt text.")
+    ] = None,
+    from_log: Annotated[
+        bool, typer.Option("--from-log", help="Take prompts from the ledger.")
+    ] = False,
+    ledger: LedgerOpt = None,
+    since: SinceOpt = None,
+    log_model: Annotated[
+        str | None, typer.Option(help="--from-log: only this model's rows.")
+    ] = None,
+    scan: Annotated[int, typer.Option(min=1, help="--from-log: newest rows to read.")] = 10_000,
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="Use N prompts picked at random.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampling and retry jitter.")] = 0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Calls in flight at once.")] = 4,
+    rate: Annotated[
+        list[str] | None, typer.Option(help="MODEL=REQUESTS_PER_MINUTE. Repeatable.")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(min=0.1, help="Seconds per call.")] = None,
+    retries: Annotated[int, typer.Option(min=0, help="Retries of retryable errors.")] = 3,
+    max_cost: Annotated[float | None, typer.Option(min=0, help="Stop at this USD spend.")] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.0,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Answer length limit.")] = 512,
+    cache: Annotated[Path | None, typer.Option(help="Shared answer cache (JSONL).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run prompts through models (recorded answers are used as they are), then judge."""
+    entries = plan_entries(judge or [], judges)
+    data = _dataset(
+        prompts, references, from_log, (config, ledger, since, log_model, scan), sample, seed
+    )
+    names = _split(models) if models else data.recorded_models
+    if len(names) < 2:
+        raise ConfigError("--models needs at least two models, e.g. --models local/smollm2,gpt-4o")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    run = RunDir(out or Path(f"gaptest-{stamp}"))
+    options = RunOptions(
+        models=names,
+        params={"temperature": temperature, "max_tokens": max_tokens},
+        concurrency=concurrency,
+        rate_per_minute=_rates(rate),
+        timeout_s=timeout,
+        retry=RetryPolicy(max_retries=retries),
+        max_cost_usd=max_cost,
+        cache_path=cache,
+        seed=seed,
+    )
+    summary, judged = asyncio.run(
+        _execute(run, data, options, entries, config, progress and sys.stderr.isatty())
+    )
+    data_out = {
+        "run": str(run.path),
+        **asdict(summary),
+        "judging": asdict(judged) if judged else None,
+    }
+    emit(data_out, as_json, lambda _console: _render_run(run, summary, judged))
+    if summary.status.startswith("stopped"):
+        raise typer.Exit(CAP_EXIT)
+
+
+@gaptest_app.command("score")
+def score_command(
+    run_dir: RunArg,
+    judge: JudgeOpt = None,
+    judges: JudgesFileOpt = None,
+    config: ConfigOpt = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Judge a run's answers again, or with more judges (a judge's old verdicts are replaced)."""
+    run = RunDir(run_dir).require()
+    entries = plan_entries(judge or [], judges)
+    if not entries:
+        raise ConfigError("give at least one --judge or a --judges file")
+
+    async def go() -> JudgingSummary:
+        needed = _llm_models(entries)
+        upstreams = Upstreams(load_settings(config), os.environ, needed) if needed else None
+        async with upstreams or contextlib.nullcontext():
+            context = JudgeContext(base_dir=Path.cwd(), caller=upstreams)
+            return await judge_run(run, JudgePlan.build(entries, registry(), context))
+
+    judged = asyncio.run(go())
+    emit(
+        asdict(judged),
+        as_json,
+        lambda c: c.print(
+            table(
+                "Verdicts",
+                ["judge", "verdicts", "withheld", "failed"],
+                [
+                    [n, v, judged.withheld.get(n, 0), judged.failed.get(n, 0)]
+                    for n, v in judged.verdicts.items()
+                ],
+            )
+        ),
+    )
+
+
+@gaptest_app.command("judge")
+def judge_command(
+    run_dir: RunArg,
+    name: Annotated[str, typer.Option("--as", help="Your name, stored with your verdicts.")] = "",
+    models: Annotated[str, typer.Option("--models", "-m", help="Only these two models.")] = "",
+    include_skipped: Annotated[bool, typer.Option(help="Show skipped comparisons again.")] = False,
+) -> None:
+    """Judge answers blind in the terminal: A or B (names hidden), tie, skip, quit."""
+    from parity.evaluation.judges.terminal import judge_in_terminal, key_reader
+
+    run = RunDir(run_dir).require()
+    manifest = run.read_manifest()
+    chosen = _split(models) if models else manifest.model_ids
+    unknown = [m for m in chosen if m not in manifest.model_ids]
+    if unknown or len(chosen) < 2:
+        raise ConfigError(f"--models must name two or more of: {', '.join(manifest.model_ids)}")
+    who = name or os.environ.get("USER", "") or "anonymous"
+    judge_in_terminal(
+        run,
+        f"human:{who}",
+        chosen,
+        console=Console(),
+        read_key=key_reader(),
+        include_skipped=include_skipped,
+    )
+
+
+@gaptest_app.command("report")
+def report_command(
+    run_dir: RunArg,
+    judge: Annotated[str | None, typer.Option("--judge", help="Primary judge name.")] = None,
+    cheaper: Annotated[
+        str | None, typer.Option(help="Treat this model as the cheaper one.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder (default RUN/report).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Write report.html (self-contained), report.md and report.json; print the conclusions."""
+    from parity.evaluation.analysis import analyse
+    from parity.evaluation.report import write_report
+
+    run = RunDir(run_dir).require()
+    analysis = analyse(run, judge=judge, cheaper=cheaper, seed=seed)
+    paths = write_report(run, analysis, out, seed=seed)
+
+    def render(console: Console) -> None:
+        for pair in analysis["pairs"]:
+            rate = pair["parity_rate"]
+            console.print(
+                f"[bold]{pair['a']} vs {pair['b']}[/] (n={pair['n']}): "
+                f"{pair['conclusion']}; parity rate {rate['value']:.1%} "
+                f"[{rate['low']:.1%}, {rate['high']:.1%}]"
+            )
+        for kind, path in paths.items():
+            console.print(f"{kind}: {path}")
+
+    emit({**analysis, "files": {k: str(p) for k, p in paths.items()}}, as_json, render)
+
+
+@gaptest_app.command("labels")
+def labels_command(
+    run_dir: RunArg,
+    judge: Annotated[str | None, typer.Option("--judge", help="Judge whose scores to use.")] = None,
+    responses: Annotated[bool, typer.Option(help="Include the answer texts.")] = True,
+) -> None:
+    """Print the router-training label file (JSONL) to stdout."""
+    import orjson
+
+    from parity.evaluation.labels import labels
+
+    run = RunDir(run_dir).require()
+    out = sys.stdout.buffer
+    for label in labels(run, judge=judge, responses=responses):
+        out.write(orjson.dumps(label) + b"\n")
+    out.flush()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``parity gaptest`` command group."""
+    app.add_typer(gaptest_app, name="gaptest")
