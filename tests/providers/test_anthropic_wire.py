@@ -388,7 +388,8 @@ def test_stream_translation_text_and_tool_call() -> None:
 )
 def test_stream_error_events_are_typed_by_error_type(kind: str, error: type[UpstreamError]) -> None:
     translator = StreamTranslator("claude", 0)
-    translator.feed({"type": "message_start", "message": {"id": "m"}})
+    assert translator.feed({"type": "message_start", "message": {"id": "m"}}) == []
+    assert translator.feed({"type": "ping"}) == []
     with pytest.raises(UpstreamError) as caught:
         translator.feed({"type": "error", "error": {"type": kind, "message": "rate_limit_error"}})
     assert type(caught.value) is error

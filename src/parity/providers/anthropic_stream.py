@@ -37,7 +37,12 @@ def error_for_event(deployment: str, error: Any) -> UpstreamError:
 
 
 class StreamTranslator:
-    """Turns one message's events into chunks; ``finished`` once message_stop arrived."""
+    """Turns one message's events into chunks; ``finished`` once message_stop arrived.
+
+    The role chunk for message_start is held back until the first chunk with content (or the
+    finish), so an error event that comes before any content leaves the stream unstarted and
+    the executor can still fall back to another deployment.
+    """
 
     def __init__(self, deployment: str, created: int):
         self.deployment = deployment
@@ -51,6 +56,7 @@ class StreamTranslator:
         self._tools: dict[int, int] = {}
         self._usage: dict[str, Any] = {}
         self._finish: str | None = None
+        self._pending: dict[str, Any] | None = None
 
     @property
     def usage(self) -> dict[str, Any] | None:
@@ -59,6 +65,13 @@ class StreamTranslator:
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """The chunks for one event (often none: ping, content_block_stop, unknown kinds)."""
+        chunks = self._translate(event)
+        if chunks and self._pending is not None:
+            chunks.insert(0, self._pending)
+            self._pending = None
+        return chunks
+
+    def _translate(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event.get("type")
         if kind == "error":
             raise error_for_event(self.deployment, event.get("error"))
@@ -87,7 +100,8 @@ class StreamTranslator:
         self._base["id"] = f"chatcmpl-{message.get('id', '')}"
         if isinstance(message.get("usage"), dict):
             self._usage.update(message["usage"])
-        return [self._chunk({"role": "assistant", "content": ""})]
+        self._pending = self._chunk({"role": "assistant", "content": ""})
+        return []
 
     def _block_start(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         block = event.get("content_block")
