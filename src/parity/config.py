@@ -142,12 +142,23 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    server: ServerSettings = Field(default_factory=ServerSettings)
-    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
-    local: LocalModelSettings = Field(default_factory=LocalModelSettings)
-    retry: RetrySettings = Field(default_factory=RetrySettings)
-    models: list[Deployment] = Field(default_factory=list, description="Deployments.")
-    routes: dict[str, Route] = Field(default_factory=dict, description="Route aliases.")
+    server: ServerSettings = Field(default_factory=ServerSettings, description="The listener.")
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings, description="The ledger.")
+    local: LocalModelSettings = Field(
+        default_factory=LocalModelSettings, description="The embedded llama.cpp server."
+    )
+    retry: RetrySettings = Field(
+        default_factory=RetrySettings, description="Retries, backoff and circuit breakers."
+    )
+    models: list[Deployment] = Field(
+        default_factory=list,
+        description="Deployments clients can name. None given: the embedded local model, plus "
+        "GPT-4o/Claude when OPENAI_API_KEY/ANTHROPIC_API_KEY are set.",
+    )
+    routes: dict[str, Route] = Field(
+        default_factory=dict,
+        description="Route aliases such as parity/auto (default: the local model, else the first).",
+    )
     keys: list[ApiKey] = Field(
         default_factory=list, description="API keys; when empty, the gateway needs none."
     )
