@@ -216,8 +216,12 @@ def test_tools_and_tool_choice() -> None:
     assert translate(tools=[WEATHER], tool_choice="required", parallel_tool_calls=False)[
         "tool_choice"
     ] == {"type": "any", "disable_parallel_tool_use": True}
-    with pytest.raises(InvalidField):
-        translate(tools=[{"type": "web_search"}])
+    for bad_tool in ({"type": "web_search"}, "weather"):
+        with pytest.raises(InvalidField):
+            translate(tools=[bad_tool])
+    with pytest.raises(InvalidField) as caught:
+        translate(tools=[WEATHER], tool_choice={"type": "function"})
+    assert caught.value.param == "tool_choice"
 
 
 def test_n_above_one_and_legacy_functions_are_refused() -> None:

@@ -242,7 +242,7 @@ def _sampling(body: dict[str, Any]) -> dict[str, Any]:
 
 def _tool(tool: Any, where: str) -> dict[str, Any]:
     function = tool.get("function") if isinstance(tool, dict) else None
-    if tool.get("type") != "function" or not isinstance(function, dict):
+    if not isinstance(function, dict) or tool.get("type") != "function":
         raise InvalidField(f"{where}: only function tools are supported", param="tools")
     if not isinstance(function.get("name"), str):
         raise InvalidField(f"{where}.function.name must be a string", param="tools")
@@ -264,7 +264,10 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
     elif isinstance(function, dict) and isinstance(function.get("name"), str):
         out = {"type": "tool", "name": function["name"]}
     else:
-        raise InvalidField("tool_choice is not one of auto, required, none, or a function")
+        raise InvalidField(
+            "tool_choice is not one of auto, required, none, or a function",
+            param="tool_choice",
+        )
     if out is not None and parallel is False and out["type"] != "none":
         out["disable_parallel_tool_use"] = True
     return out
