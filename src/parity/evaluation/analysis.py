@@ -45,23 +45,43 @@ def outcomes(verdicts: Iterable[Verdict], a: str, b: str) -> Outcomes:
     return result
 
 
-def pick_primary(by_judge: dict[str, list[Verdict]], manifest: Manifest, asked: str | None) -> str:
-    """The judge whose verdicts decide the comparisons."""
-    if asked is not None:
+AUTO = "auto"
+
+
+def _judge_order(by_judge: dict[str, list[Verdict]], manifest: Manifest) -> list[str]:
+    humans = sorted(n for n in by_judge if n.startswith("human:"))
+    order = [n for n in dict.fromkeys([*manifest.judges, "recorded", *humans]) if by_judge.get(n)]
+    return order + sorted(n for n in by_judge if n not in order and by_judge[n])
+
+
+def pick_primary(
+    by_judge: dict[str, list[Verdict]], manifest: Manifest, asked: str | None
+) -> tuple[str, list[Verdict]]:
+    """The judge whose verdicts decide the comparisons, and those verdicts.
+
+    By default (``auto``) each item is decided by the first judge that judged it, in the
+    order the run's judges were given, then the dataset's labels, then humans: so judges
+    assigned per category each decide their own items.
+    """
+    if asked is not None and asked != AUTO:
         if asked not in by_judge:
             known = ", ".join(sorted(by_judge)) or "none yet"
             raise ConfigError(f"no verdicts from judge '{asked}' in this run (judges: {known})")
-        return asked
-    for name in [*manifest.judges, "recorded"]:
-        if by_judge.get(name):
-            return name
-    humans = sorted(n for n in by_judge if n.startswith("human:"))
-    if humans:
-        return humans[0]
-    raise ConfigError(
-        "this run has no verdicts yet: run 'parity gaptest score RUN --judge ...' "
-        "or judge it blind with 'parity gaptest judge RUN'"
-    )
+        return asked, by_judge[asked]
+    order = _judge_order(by_judge, manifest)
+    if not order:
+        raise ConfigError(
+            "this run has no verdicts yet: run 'parity gaptest score RUN --judge ...' "
+            "or judge it blind with 'parity gaptest judge RUN'"
+        )
+    if len(order) == 1:
+        return order[0], by_judge[order[0]]
+    owner: dict[str, str] = {}
+    for name in order:
+        for verdict in by_judge[name]:
+            owner.setdefault(verdict.item, name)
+    chosen = [v for name in order for v in by_judge[name] if owner[v.item] == name]
+    return f"{AUTO} ({' > '.join(order)})", chosen
 
 
 def _model_costs(answers: dict[tuple[str, str], Answer], model: str) -> list[Answer]:
@@ -230,29 +250,28 @@ def analyse(
     by_judge: dict[str, list[Verdict]] = defaultdict(list)
     for v in [*run.verdicts(), *human_verdicts(run)]:
         by_judge[v.judge].append(v)
-    primary = pick_primary(by_judge, manifest, judge)
+    primary, decisive = pick_primary(by_judge, manifest, judge)
     models = manifest.model_ids
-    quality = _quality(by_judge[primary], models)
+    quality = _quality(decisive, models)
     table = model_table(manifest, answers, quality)
     by_model = {row["model"]: row for row in table}
     pairs: list[dict[str, Any]] = []
     matches: list[tuple[str, str, int]] = []
     for x, y in itertools.combinations(models, 2):
         a, b = _orient(x, y, manifest, by_model, cheaper)
-        result = outcomes(by_judge[primary], a, b)
+        result = outcomes(decisive, a, b)
         matches.extend((a, b, o) for o in result.values())
         block = _pair_block((a, b), result, items, seed)
         block["worst"] = _disagreements(
-            (a, b), result, items=items, answers=answers, verdicts=by_judge[primary]
+            (a, b), result, items=items, answers=answers, verdicts=decisive
         )
         pairs.append(block)
     scores = {
         m: {
             "mean": bootstrap_mean(
-                [v.score for v in by_judge[j] if v.model == m and v.score is not None], seed=seed
+                [v.score for v in decisive if v.model == m and v.score is not None], seed=seed
             ).as_dict()
         }
-        for j in [primary]
         for m in models
     }
     return {
@@ -266,7 +285,7 @@ def analyse(
         "judges": {name: len(vs) for name, vs in sorted(by_judge.items())},
         "models": table,
         "pairs": pairs,
-        "scores": scores if any(v.score is not None for v in by_judge[primary]) else {},
+        "scores": scores if any(v.score is not None for v in decisive) else {},
         "bradley_terry": (
             {m: i.as_dict() for m, i in bradley_terry(models, matches, seed=seed).items()}
             if len(models) > 2

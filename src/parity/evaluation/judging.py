@@ -68,7 +68,7 @@ async def judge_run(run: RunDir, plan: JudgePlan, *, parallel: int = 8) -> Judgi
         plan, run.items(), run.answers(), manifest.model_ids, parallel=parallel
     )
     run.replace_verdicts(verdicts, set(plan.names))
-    manifest.judges = sorted({*manifest.judges, *plan.names})
+    manifest.judges = list(dict.fromkeys([*manifest.judges, *plan.names]))
     run.write_manifest(manifest)
     counts: dict[str, int] = {name: 0 for name in plan.names}
     for verdict in verdicts:

@@ -45,8 +45,8 @@ def labels(
     by_judge: dict[str, list[Verdict]] = defaultdict(list)
     for v in [*run.verdicts(), *human_verdicts(run)]:
         by_judge[v.judge].append(v)
-    primary = pick_primary(by_judge, manifest, judge)
-    scores = _scores(by_judge[primary])
+    _, decisive = pick_primary(by_judge, manifest, judge)
+    scores = _scores(decisive)
     answers = run.answers()
     for item in run.items():
         scored = scores.get(item.id, {})
