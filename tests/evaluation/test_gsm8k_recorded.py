@@ -29,9 +29,18 @@ def _invoke(*args: str) -> str:
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("gsm8k") / "run"
     _invoke(
-        "gaptest", "run", str(RESPONSES), "--references", str(REFERENCES),
-        "--judge", "numeric:rule=last_integer", "--judge", "numeric",
-        "--out", str(out), "--json",
+        "gaptest",
+        "run",
+        str(RESPONSES),
+        "--references",
+        str(REFERENCES),
+        "--judge",
+        "numeric:rule=last_integer",
+        "--judge",
+        "numeric",
+        "--out",
+        str(out),
+        "--json",
     )
     return out
 
@@ -74,8 +83,7 @@ def test_value_comparison_is_reported_beside_the_files_rule(run_dir: Path) -> No
 
 def test_report_and_labels(run_dir: Path) -> None:
     report = json.loads(
-        _invoke("gaptest", "report", str(run_dir), "--judge", "numeric:rule=last_integer",
-                "--json")
+        _invoke("gaptest", "report", str(run_dir), "--judge", "numeric:rule=last_integer", "--json")
     )
     assert report["primary_judge"] == "numeric:rule=last_integer"
     (pair,) = report["pairs"]

@@ -26,8 +26,9 @@ def _score(kind: str, item: Item, text: str, **options: str) -> float | None:
 
 
 def _item(reference: str | None = None, **meta: object) -> Item:
-    return Item(id="1", messages=[{"role": "user", "content": "q"}], reference=reference,
-                meta=dict(meta))
+    return Item(
+        id="1", messages=[{"role": "user", "content": "q"}], reference=reference, meta=dict(meta)
+    )
 
 
 @pytest.mark.parametrize(
@@ -75,14 +76,30 @@ def test_json_schema_and_tool_calls() -> None:
     assert _score("json", item, "not json") == 0.0
     assert _score("json", item, '```json\n{"total": 1}\n```', strict="true") == 0.0
 
-    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
-        "type": "object", "required": ["city"], "properties": {"city": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {
+                    "type": "object",
+                    "required": ["city"],
+                    "properties": {"city": {"type": "string"}},
+                },
+            },
+        }
+    ]
     judge = registry()["tool-calls"]({}, JudgeContext())
     tool_item = _item(tools=tools)
 
     def calls(*functions: dict[str, object]) -> float | None:
-        answer = Answer(item="1", model="m", tool_calls=[
-            {"id": f"c{i}", "type": "function", "function": f} for i, f in enumerate(functions)])
+        answer = Answer(
+            item="1",
+            model="m",
+            tool_calls=[
+                {"id": f"c{i}", "type": "function", "function": f} for i, f in enumerate(functions)
+            ],
+        )
         (verdict,) = asyncio.run(judge.judge(tool_item, {"m": answer}))
         return verdict.score
 
@@ -108,23 +125,52 @@ def test_code_judge_runs_tests_under_limits() -> None:
 def test_judge_option_syntax() -> None:
     assert parse_judge_option("math=numeric:rule=final") == ("math", "numeric", {"rule": "final"})
     assert parse_judge_option("llm-pairwise:model=gpt-4o") == (
-        None, "llm-pairwise", {"model": "gpt-4o"})
+        None,
+        "llm-pairwise",
+        {"model": "gpt-4o"},
+    )
     with pytest.raises(ConfigError):
         parse_judge_option("numeric:rule")
 
 
 def test_judges_combine_per_category_through_the_cli(tmp_path: Path) -> None:
     rows = [
-        {"id": "m1", "category": "math", "prompt": "2+2?", "reference": "#### 4",
-         "tests": "", "cheap_response": "It is 4", "frontier_response": "#### 4"},
-        {"id": "m2", "category": "math", "prompt": "3*3?", "reference": "#### 9",
-         "tests": "", "cheap_response": "8", "frontier_response": "9"},
-        {"id": "c1", "category": "code", "prompt": "Write sq(x).", "reference": "",
-         "tests": "assert sq(3) == 9",
-         "cheap_response": "```python\ndef sq(x):\n    return x * x\n```",
-         "frontier_response": "```python\ndef sq(x):\n    return x ** 3\n```"},
-        {"id": "j1", "category": "extract", "prompt": "Give JSON", "reference": "",
-         "tests": "", "cheap_response": '{"total": 3}', "frontier_response": "total: 3"},
+        {
+            "id": "m1",
+            "category": "math",
+            "prompt": "2+2?",
+            "reference": "#### 4",
+            "tests": "",
+            "cheap_response": "It is 4",
+            "frontier_response": "#### 4",
+        },
+        {
+            "id": "m2",
+            "category": "math",
+            "prompt": "3*3?",
+            "reference": "#### 9",
+            "tests": "",
+            "cheap_response": "8",
+            "frontier_response": "9",
+        },
+        {
+            "id": "c1",
+            "category": "code",
+            "prompt": "Write sq(x).",
+            "reference": "",
+            "tests": "assert sq(3) == 9",
+            "cheap_response": "```python\ndef sq(x):\n    return x * x\n```",
+            "frontier_response": "```python\ndef sq(x):\n    return x ** 3\n```",
+        },
+        {
+            "id": "j1",
+            "category": "extract",
+            "prompt": "Give JSON",
+            "reference": "",
+            "tests": "",
+            "cheap_response": '{"total": 3}',
+            "frontier_response": "total: 3",
+        },
     ]
     prompts = tmp_path / "prompts.csv"
     with prompts.open("w", newline="", encoding="utf-8") as handle:
@@ -142,9 +188,22 @@ def test_judges_combine_per_category_through_the_cli(tmp_path: Path) -> None:
     )
     out = tmp_path / "run"
     runner = CliRunner()
-    result = runner.invoke(app, ["gaptest", "run", str(prompts), "--models", "cheap,frontier",
-                                 "--judges", str(judges), "--out", str(out), "--json"],
-                           catch_exceptions=False)
+    result = runner.invoke(
+        app,
+        [
+            "gaptest",
+            "run",
+            str(prompts),
+            "--models",
+            "cheap,frontier",
+            "--judges",
+            str(judges),
+            "--out",
+            str(out),
+            "--json",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     verdicts = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
     got = {(v["item"], v["model"]): (v["judge"], v["score"]) for v in verdicts}
