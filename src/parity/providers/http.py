@@ -146,6 +146,12 @@ async def post(
             yield response
     except UpstreamError:
         raise
+    except aiohttp.ConnectionTimeoutError as exc:  # never reached the upstream: safe to retry
+        raise UpstreamConnectError(
+            f"cannot connect to upstream '{deployment}' at {url} within "
+            f"{holder.timeout.sock_connect}s",
+            deployment=deployment,
+        ) from exc
     except TimeoutError as exc:
         raise UpstreamTimeout(
             f"upstream '{deployment}' did not answer within {holder.timeout.total}s",

@@ -34,7 +34,9 @@ class OpenAIProvider:
 
     async def chat(self, body: dict[str, Any]) -> Completion:
         """One non-streaming call."""
-        payload = orjson.dumps({**body, "model": self._wire_model, "stream": False})
+        # OpenAI answers 400 to stream_options on a non-streamed request
+        request = {k: v for k, v in body.items() if k != "stream_options"}
+        payload = orjson.dumps({**request, "model": self._wire_model, "stream": False})
         async with post(self._holder, self.deployment.id, self._url, payload, self._headers) as r:
             raw = await r.read()
         data = loads_object(raw, self.deployment.id)
