@@ -297,14 +297,15 @@ def judge_command(
     if unknown or len(chosen) < 2:
         raise ConfigError(f"--models must name two or more of: {', '.join(manifest.model_ids)}")
     who = name or os.environ.get("USER", "") or "anonymous"
-    judge_in_terminal(
-        run,
-        f"human:{who}",
-        chosen,
-        console=Console(),
-        read_key=key_reader(),
-        include_skipped=include_skipped,
-    )
+    with key_reader() as read_key:
+        judge_in_terminal(
+            run,
+            f"human:{who}",
+            chosen,
+            console=Console(),
+            read_key=read_key,
+            include_skipped=include_skipped,
+        )
 
 
 @gaptest_app.command("report")

@@ -9,6 +9,7 @@ the last comparison is done.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -47,34 +48,36 @@ class SessionResult:
 
 
 @contextlib.contextmanager
-def _raw(stream: TextIO) -> Iterator[None]:
-    """Single-key input on a terminal; a no-op on pipes."""
+def key_reader(stream: TextIO | None = None) -> Iterator[Callable[[], str]]:
+    """A function returning the next key pressed; single keys on a terminal, lines on a pipe.
+
+    The terminal stays in cbreak mode (no echo, no line buffering) for the whole session, so
+    a key pressed while the next comparison is drawn is not lost or echoed.
+    """
+    stream = stream or sys.stdin
     if not stream.isatty():
-        yield
+
+        def read_line() -> str:
+            line = stream.readline()
+            return line.strip()[:1].lower() if line else QUIT
+
+        yield read_line
         return
     import termios
     import tty
 
     fd = stream.fileno()
     saved = termios.tcgetattr(fd)
+
+    def read_key() -> str:
+        data = os.read(fd, 1)
+        return data.decode("utf-8", "replace").lower() if data else QUIT
+
     try:
         tty.setcbreak(fd)
-        yield
+        yield read_key
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-
-
-def key_reader(stream: TextIO = sys.stdin) -> Callable[[], str]:
-    """A function returning the next key pressed ('' at end of input)."""
-
-    def read() -> str:
-        with _raw(stream):
-            if stream.isatty():
-                return stream.read(1).lower()
-            line = stream.readline()
-            return line.strip()[:1].lower() if line else QUIT
-
-    return read
 
 
 def _show(console: Console, comparison: Comparison, texts: list[str], n: int, total: int) -> None:
