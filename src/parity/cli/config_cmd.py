@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, get_args, get_origin
 
@@ -59,8 +60,7 @@ def register(app: typer.Typer) -> None:
 
 def _type_name(annotation: object) -> str:
     text = str(annotation) if get_origin(annotation) else getattr(annotation, "__name__", "")
-    for prefix in ("typing.", "parity.catalog.deployment.", "parity.config."):
-        text = text.replace(prefix, "")
+    text = re.sub(r"\b(?:typing|parity)\.(?:\w+\.)*", "", text)
     return text.replace("|", "\\|")
 
 

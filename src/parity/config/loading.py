@@ -1,0 +1,168 @@
+"""Reading parity.yaml with line numbers, layering environment and flags, and checking."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from parity.config.defaults import frontier_deployments, local_deployment
+from parity.config.settings import LocatedError, Settings
+from parity.errors import ConfigError
+
+__all__ = ["ConfigProblem", "check_config_file", "load_settings"]
+
+
+class ConfigProblem(BaseModel):
+    """One error in a config file, for ``parity config check``."""
+
+    path: str
+    line: int | None
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        line = f":{self.line}" if self.line is not None else ""
+        where = f" ({self.location})" if self.location else ""
+        return f"{self.path}{line}: {self.message}{where}"
+
+
+def _node_line(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc``, or of its nearest ancestor."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _problems(error: ValidationError, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if isinstance(p, str | int))
+        ctx_error = (item.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, LocatedError):
+            loc = loc + ctx_error.loc
+            message = str(ctx_error)
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = f"unknown field '{loc[-1]}'"
+        problems.append(
+            ConfigProblem(
+                path=path,
+                line=_node_line(root, loc),
+                location=".".join(str(p) for p in loc),
+                message=message,
+            )
+        )
+    return problems
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", path=str(path)) from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigError(f"not valid YAML: {exc.problem}", line=line, path=str(path)) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping", line=1, path=str(path))
+    return data, root
+
+
+def check_config_file(path: Path) -> list[ConfigProblem]:
+    """Every problem in a config file; an empty list means it is valid."""
+    try:
+        data, root = _read_yaml(path)
+    except ConfigError as exc:
+        return [ConfigProblem(path=str(path), line=exc.line, location="", message=exc.message)]
+    try:
+        Settings.model_validate(data)
+    except ValidationError as exc:
+        return _problems(exc, root, str(path))
+    return []
+
+
+def load_settings(
+    config_path: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the one Settings object from file, environment and flags.
+
+    ``overrides`` holds flag values keyed like ``server.port``; None values are ignored.
+    """
+    env = os.environ if env is None else env
+    path = config_path or (Path(env["PARITY_CONFIG"]) if env.get("PARITY_CONFIG") else None)
+    data: dict[str, Any] = {}
+    root: yaml.Node | None = None
+    if path is not None:
+        data, root = _read_yaml(path)
+    layered: dict[str, Any] = {**data}
+    for dotted, env_name in (
+        ("server.host", "PARITY_HOST"),
+        ("server.port", "PARITY_PORT"),
+        ("ledger.url", "PARITY_LEDGER_URL"),
+    ):
+        if env.get(env_name):
+            _set(layered, dotted, env[env_name])
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set(layered, dotted, value)
+    if path is None:
+        layered.setdefault(
+            "models",
+            [local_deployment().model_dump(), *(d.model_dump() for d in frontier_deployments(env))],
+        )
+    layered["source"] = str(path) if path is not None else None
+    try:
+        return Settings.model_validate(layered)
+    except ValidationError as exc:
+        problems = _problems(exc, root, str(path or "settings"))
+        first = problems[0]
+        more = (
+            f" (and {len(problems) - 1} more; run 'parity config check')"
+            if len(problems) > 1
+            else ""
+        )
+        raise ConfigError(
+            f"{first.message} ({first.location}){more}",
+            line=first.line,
+            path=str(path or "settings"),
+        ) from exc
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    head, _, tail = dotted.partition(".")
+    section = data.setdefault(head, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"'{head}' must be a mapping")
+    section[tail] = value

