@@ -137,29 +137,13 @@ def _render_run(run: RunDir, summary: RunSummary, judged: JudgingSummary | None)
     console.print(
         f"run: {run.path}  status: [bold]{summary.status}[/]  spent ${summary.spent_usd:.4f}"
     )
+    columns = ["answers", "live", "cached", "recorded", "skipped", "failed", "retries"]
     rows = [
-        [
-            "answers",
-            summary.answers,
-            "live",
-            summary.live,
-            "cached",
-            summary.cached,
-            "recorded",
-            summary.recorded,
-        ],
-        [
-            "failed",
-            summary.failed,
-            "retries",
-            summary.retries,
-            "sensitive, not sent",
-            summary.skipped_sensitive,
-            "",
-            "",
-        ],
+        [model, *(int(c[k]) for k in columns), f"{c['spent_usd']:.4f}"]
+        for model, c in summary.per_model.items()
     ]
-    console.print(table("This run", ["", "", "", "", "", "", "", ""], rows))
+    headers = ["model", *columns[:4], "withheld", "failed", "retries", "USD"]
+    console.print(table("Answers written by this command", headers, rows))
     if judged is not None:
         for name, count in judged.verdicts.items():
             extra = ""

@@ -23,7 +23,7 @@ from parity.evaluation.records import TIE, Answer, Item, Verdict
 from parity.evaluation.rundir import Manifest, RunDir
 from parity.evaluation.stats import bootstrap_mean, bradley_terry, cohen_kappa, pair_stats
 
-__all__ = ["analyse", "outcomes", "pick_primary"]
+__all__ = ["AUTO", "analyse", "model_table", "outcomes", "pick_primary"]
 
 Outcomes = dict[str, int]
 """Item id -> +1 (first model wins), 0 (tie), -1 (second model wins)."""

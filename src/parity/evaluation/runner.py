@@ -31,6 +31,7 @@ ProgressHook = Callable[[int, int, float], None]
 
 RECORDED_JUDGE = "recorded"
 
+_COUNTS = ("answers", "live", "cached", "recorded", "skipped", "failed", "retries", "spent_usd")
 _Call = tuple[Item, str, str, dict[str, Any]]
 """One call still to make: item, model, cache key, request body."""
 
@@ -64,6 +65,7 @@ class RunSummary:
     retries: int = 0
     spent_usd: float = 0.0
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per model: answers, live, cached, recorded, skipped, failed, retries, spent_usd."""
 
 
 def _body(item: Item, params: dict[str, Any]) -> dict[str, Any]:
@@ -155,15 +157,21 @@ class Runner:
 
     def _count(self, answer: Answer) -> None:
         summary = self.summary
-        summary.answers += 1
-        kind = {"live": "live", "cache": "cached", "recorded": "recorded"}.get(answer.source)
-        if answer.source == "skipped":
-            summary.skipped_sensitive += 1
-        elif kind is not None:
-            setattr(summary, kind, getattr(summary, kind) + 1)
-        if answer.error is not None:
-            summary.failed += 1
-        summary.retries += answer.retries
+        kind = {"live": "live", "cache": "cached", "recorded": "recorded"}.get(
+            answer.source, "skipped_sensitive"
+        )
+        mine = summary.per_model.setdefault(answer.model, dict.fromkeys(_COUNTS, 0.0))
+        bumps = {
+            "answers": 1,
+            kind: 1,
+            "failed": answer.error is not None,
+            "retries": answer.retries,
+        }
+        for name, value in bumps.items():
+            setattr(summary, name, getattr(summary, name) + value)
+            mine[name if name != "skipped_sensitive" else "skipped"] += value
+        if answer.source == "live":
+            mine["spent_usd"] += answer.cost_usd or 0.0
 
     def _store_recorded(self, existing: dict[tuple[str, str], Answer]) -> None:
         verdicts: list[Verdict] = []

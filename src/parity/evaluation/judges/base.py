@@ -20,6 +20,7 @@ __all__ = [
     "JudgeContext",
     "JudgeFactory",
     "JudgePlan",
+    "ModelCaller",
     "ScoreJudge",
     "judge_name",
     "parse_judge_option",

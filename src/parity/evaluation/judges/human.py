@@ -29,6 +29,7 @@ __all__ = [
     "CHOICES",
     "Comparison",
     "HumanStore",
+    "answer_pair",
     "human_verdicts",
     "pending_comparisons",
 ]

@@ -22,7 +22,15 @@ from parity.errors import ConfigError, ParityError
 from parity.evaluation.judges.base import JudgeContext, ModelCaller, judge_name
 from parity.evaluation.records import TIE, Answer, Item, Verdict
 
-__all__ = ["PAIRWISE_PROMPT", "SINGLE_PROMPT", "PairwiseJudge", "SingleJudge"]
+__all__ = [
+    "PAIRWISE_PROMPT",
+    "PROMPT_VERSION",
+    "SINGLE_PROMPT",
+    "PairwiseJudge",
+    "SingleJudge",
+    "parse_pair",
+    "parse_rating",
+]
 
 PROMPT_VERSION = "parity-judge-v1"
 

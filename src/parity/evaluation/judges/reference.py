@@ -31,6 +31,8 @@ __all__ = [
     "RegexJudge",
     "extract_choice",
     "extract_number",
+    "flag",
+    "last_integer",
     "normalise",
 ]
 

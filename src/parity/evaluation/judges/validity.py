@@ -20,7 +20,7 @@ from parity.evaluation.judges.base import JudgeContext, ScoreJudge, judge_name
 from parity.evaluation.judges.reference import flag
 from parity.evaluation.records import Answer, Item
 
-__all__ = ["JsonJudge", "ToolCallJudge", "schema_problem"]
+__all__ = ["JsonJudge", "ToolCallJudge", "call_problem", "schema_problem"]
 
 _JSON_FENCE = re.compile(r"^\s*```(?:json)?[ \t]*\n(.*?)\n?```\s*$", re.DOTALL | re.IGNORECASE)
 
