@@ -99,6 +99,9 @@ def test_pairwise_asks_both_orders_and_records_how(
     meta = verdicts["q1"]["meta"]
     assert meta["judge_model"] == "fair" and meta["prompt_version"] == "parity-judge-v1"
     assert len(meta["prompt_sha"]) == 12 and len(meta["replies"]) == 2
+    record = json.loads((run / "run.json").read_text())["judge_prompts"]["llm-pairwise:model=fair"]
+    assert record["model"] == "fair" and record["sha"] == meta["prompt_sha"]
+    assert "[[TIE]]" in record["template"] and record["version"] == "parity-judge-v1"
     # Each pair is asked twice with the answers swapped.
     asked = []
     for call in calls:
@@ -170,3 +173,10 @@ def test_agreement_with_a_human_from_the_documented_file_format(
     assert agreement["judges"] == ["human:web-user", "llm-pairwise:model=fair"]
     assert agreement["n"] == 12 and agreement["agreement"] == pytest.approx(11 / 12)
     assert 0.8 < agreement["kappa"] < 1.0
+    (differ,) = agreement["differ"]
+    assert differ["item"] == "q5"
+    assert (differ["human:web-user"], differ["llm-pairwise:model=fair"]) == ("closed", "open")
+    assert (
+        "Where human:web-user and llm-pairwise:model=fair differ"
+        in (run / "report" / "report.html").read_text()
+    )

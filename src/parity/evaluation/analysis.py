@@ -165,16 +165,31 @@ def _quality(primary: list[Verdict], models: list[str]) -> dict[str, float | Non
     return {m: (sum(sums[m]) / len(sums[m]) if sums[m] else None) for m in models}
 
 
+def _said(outcome: int, a: str, b: str) -> str:
+    return a if outcome == 1 else b if outcome == -1 else TIE
+
+
 def _agreement(by_judge: dict[str, list[Verdict]], models: list[str]) -> list[dict[str, Any]]:
+    """Agreement and Cohen's kappa per pair of judges, with a few cases where they differ."""
     rows: list[dict[str, Any]] = []
     for j1, j2 in itertools.combinations(sorted(by_judge), 2):
         first: list[str] = []
         second: list[str] = []
+        differ: list[dict[str, Any]] = []
         for a, b in itertools.combinations(models, 2):
             o1, o2 = outcomes(by_judge[j1], a, b), outcomes(by_judge[j2], a, b)
             for item in sorted(o1.keys() & o2.keys()):
                 first.append(str(o1[item]))
                 second.append(str(o2[item]))
+                if o1[item] != o2[item] and len(differ) < 5:
+                    differ.append(
+                        {
+                            "item": item,
+                            "pair": [a, b],
+                            j1: _said(o1[item], a, b),
+                            j2: _said(o2[item], a, b),
+                        }
+                    )
         if first:
             same = sum(x == y for x, y in zip(first, second, strict=True)) / len(first)
             rows.append(
@@ -183,6 +198,7 @@ def _agreement(by_judge: dict[str, list[Verdict]], models: list[str]) -> list[di
                     "n": len(first),
                     "agreement": same,
                     "kappa": cohen_kappa(first, second),
+                    "differ": differ,
                 }
             )
     return rows

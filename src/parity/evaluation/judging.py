@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from parity.errors import ConfigError
-from parity.evaluation.judges.base import JudgePlan, parse_judge_option
+from parity.evaluation.judges.base import Judge, JudgePlan, parse_judge_option
 from parity.evaluation.records import Answer, Item, Verdict
 from parity.evaluation.rundir import RunDir
 
@@ -56,8 +56,12 @@ async def judge_items(
     return [v for batch in results for v in batch]
 
 
+def _all_judges(plan: JudgePlan) -> list[Judge]:
+    return [*plan.default, *(j for js in plan.by_category.values() for j in js)]
+
+
 def _counter(plan: JudgePlan, attribute: str) -> dict[str, int]:
-    judges = [*plan.default, *(j for js in plan.by_category.values() for j in js)]
+    judges = _all_judges(plan)
     return {j.name: int(getattr(j, attribute, 0)) for j in judges if getattr(j, attribute, 0)}
 
 
@@ -69,6 +73,10 @@ async def judge_run(run: RunDir, plan: JudgePlan, *, parallel: int = 8) -> Judgi
     )
     run.replace_verdicts(verdicts, set(plan.names))
     manifest.judges = list(dict.fromkeys([*manifest.judges, *plan.names]))
+    for judge in _all_judges(plan):
+        record = getattr(judge, "prompt_record", None)
+        if isinstance(record, dict):
+            manifest.judge_prompts[judge.name] = record
     run.write_manifest(manifest)
     counts: dict[str, int] = {name: 0 for name in plan.names}
     for verdict in verdicts:

@@ -54,6 +54,9 @@ class Manifest(BaseModel):
     models: list[ModelInfo] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict)
     judges: list[str] = Field(default_factory=list)
+    judge_prompts: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="LLM judges: model, prompt version and exact text."
+    )
     items: int = 0
     status: str = "new"
     spent_usd: float = 0.0

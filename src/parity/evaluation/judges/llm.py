@@ -106,6 +106,18 @@ class _LLMJudge:
         self.withheld = 0
         self.failed = 0
 
+    @property
+    def prompt_record(self) -> dict[str, str]:
+        """The judge model and the exact prompt text, for the run's record."""
+        template = PAIRWISE_PROMPT if self.kind == "llm-pairwise" else SINGLE_PROMPT
+        return {
+            "model": self.model,
+            "version": PROMPT_VERSION,
+            "system": JUDGE_SYSTEM,
+            "template": template,
+            "sha": _digest(JUDGE_SYSTEM + template),
+        }
+
     def _allowed(self, item: Item) -> bool:
         if item.sensitive and self.caller.residency(self.model) == "vendor":
             self.withheld += 1
