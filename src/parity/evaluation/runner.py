@@ -146,7 +146,6 @@ class Runner:
             judges=previous.judges if previous else [],
             items=len(self.data.items),
             status="running",
-            spent_usd=previous.spent_usd if previous else 0.0,
             max_cost_usd=self.options.max_cost_usd,
         )
 
@@ -291,10 +290,12 @@ class Runner:
     ) -> RunSummary:
         """Run every remaining call; returns what happened."""
         manifest = self._manifest(upstreams)
-        self._spent = manifest.spent_usd
+        existing = self.run.answers()
+        # Spend is counted from the answers themselves, so a killed run's calls still count.
+        self._spent = sum(a.cost_usd or 0.0 for a in existing.values() if a.source == "live")
+        manifest.spent_usd = self._spent
         self.run.write_manifest(manifest)
         self.run.write_items(self.data.items)
-        existing = self.run.answers()
         self._writer = JsonlWriter(self.run.answers_path)
         shared = self.options.cache_path
         same = shared is not None and shared.resolve() == self.run.answers_path.resolve()
