@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from parity.cli.ledger_opts import ConfigOpt, LedgerOpt, SinceOpt, open_cli_ledger, parse_since
+from parity.cli.ledger_opts import LedgerOpt, SinceOpt, open_cli_ledger, parse_since
 from parity.cli.output import JSON_OPTION, emit, table
 from parity.config import load_settings
 from parity.errors import ConfigError
@@ -45,6 +45,10 @@ JudgeOpt = Annotated[
         help="[CATEGORY=]KIND[:key=value,...], e.g. numeric, code=code:timeout=5, "
         "llm-pairwise:model=gpt-4o. Repeatable.",
     ),
+]
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="parity.yaml with the models (and the ledger)."),
 ]
 JudgesFileOpt = Annotated[
     Path | None, typer.Option("--judges", help="YAML file: judges for all and per category.")
