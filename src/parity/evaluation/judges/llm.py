@@ -186,7 +186,7 @@ class PairwiseJudge(_LLMJudge):
                     judge=self.name,
                     pair=[a, b],
                     winner=winner,
-                    detail=f"{a} first: {forward}; {b} first: {backward}",
+                    detail=f"{a} shown as A: {forward}; {b} shown as A: {backward}",
                     meta=self._meta(PAIRWISE_PROMPT, [reply_1, reply_2]),
                 )
             )
