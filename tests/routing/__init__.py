@@ -1,0 +1,1 @@
+"""Tests of routing: signals, policy, plans, redaction."""
