@@ -86,6 +86,7 @@ def serve(
         access_log=False,
         log_level=log_level,
         server_header=False,
+        proxy_headers=False,  # no X-Forwarded-* rewriting on the hot path
         timeout_graceful_shutdown=int(settings.server.drain_timeout_s),
         backlog=2048,
     )

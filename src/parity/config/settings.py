@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parity.catalog.deployment import Deployment, ProviderKind
-from parity.config.routing import Route
+from parity.catalog.license import OrgProfile
+from parity.routing.signals.privacy_settings import PrivacySettings
+from parity.config.routing import Budgets, DifficultySettings, Enforce, Route
 
 __all__ = [
     "AUTO_ROUTE",
@@ -143,6 +145,17 @@ class Settings(BaseModel):
         default_factory=dict,
         description="Route aliases such as parity/auto (default: the local model, else the first).",
     )
+    org: OrgProfile | None = Field(
+        None, description="Who uses the models: licences are checked against this profile."
+    )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings, description="Detection of sensitive data."
+    )
+    budgets: Budgets = Field(default_factory=Budgets, description="Spend limits.")
+    difficulty: DifficultySettings = Field(
+        default_factory=DifficultySettings, description="The difficulty signal."
+    )
+    enforce: Enforce = Field(default_factory=Enforce, description="Guards on every request.")
     keys: list[ApiKey] = Field(
         default_factory=list, description="API keys; when empty, the gateway needs none."
     )
@@ -161,11 +174,12 @@ class Settings(BaseModel):
         if len(locals_) > 1:
             raise ValueError(f"only one embedded local model may be listed, got {locals_}")
         for name, route in self.routes.items():
-            if route.default not in seen:
-                raise located(
-                    ("routes", name, "default"),
-                    f"route '{name}' sends to '{route.default}', which is not a listed model",
-                )
+            for target in route.models():
+                if target not in seen:
+                    raise located(
+                        ("routes", name, "default" if target == route.default else "rules"),
+                        f"route '{name}' sends to '{target}', which is not a listed model",
+                    )
         key_ids = [k.id for k in self.keys]
         if len(set(key_ids)) != len(key_ids):
             raise ValueError("key ids must be unique")
@@ -183,7 +197,7 @@ class Settings(BaseModel):
         """Where parity/auto goes: its route default, else the local model, else the first."""
         route = self.routes.get(AUTO_ROUTE)
         if route is not None:
-            return route.default
+            return route.default_plan.models()[0] if route.default_plan.models() else None
         for model in self.models:
             if model.provider is ProviderKind.LOCAL:
                 return model.id

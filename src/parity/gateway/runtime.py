@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from parity.catalog.deployment import Deployment, ProviderKind
 from parity.config import Settings
@@ -12,8 +13,10 @@ from parity.errors import ConfigError
 from parity.gateway.auth import Authenticator
 from parity.providers.base import Provider, registry
 from parity.providers.local import LocalModelServer
+from parity.routing.budget import SpendTracker
 from parity.routing.executor import Executor
-from parity.routing.static import Router, StaticRouter
+from parity.routing.latency import LatencyBoard
+from parity.routing.router import PolicyRouter, Router
 from parity.store.base import Ledger
 from parity.store.factory import open_ledger
 from parity.store.sqlite import sqlite_path
@@ -34,7 +37,12 @@ class Runtime:
         self.auth = Authenticator(settings, env)
         self.deployments: dict[str, Deployment] = {m.id: m for m in settings.models}
         self.providers: dict[str, Provider] = {}
-        self.router: Router = StaticRouter(settings)
+        self.tracker = SpendTracker(settings.budgets, ledger)
+        self.latency = LatencyBoard()
+        # Built here, not in start(), so a bad policy is a config error before anything runs.
+        self.router: Router = PolicyRouter(settings, tracker=self.tracker, latency=self.latency)
+        self.background: set[asyncio.Task[None]] = set()
+        self._refresher: asyncio.Task[None] | None = None
         self.local: LocalModelServer | None = None
         local = [m for m in settings.models if m.provider is ProviderKind.LOCAL]
         if local:
@@ -77,6 +85,10 @@ class Runtime:
             spill_dir=spill,
         )
         self.writer.start()
+        self.tracker.bind(self._ledger)
+        if self.tracker.active:
+            await asyncio.to_thread(self.tracker.refresh)
+            self._refresher = asyncio.create_task(self._refresh_budgets())
         if self.local is not None:
             await self.local.start()
             for model_id, deployment in list(self.deployments.items()):
@@ -90,12 +102,34 @@ class Runtime:
                 self.providers[model_id] = factories[deployment.provider](deployment, self.env)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from exc
-        self._executor = Executor(self.deployments, self.providers, self.settings.retry)
+        self._executor = Executor(
+            self.deployments, self.providers, self.settings.retry, self.latency
+        )
         self.ready = True
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run background work (shadow copies, refreshes), keeping a reference until it ends."""
+        task = asyncio.create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _refresh_budgets(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.budgets.refresh_s)
+            try:
+                await asyncio.to_thread(self.tracker.refresh)
+            except Exception as exc:  # the ledger may be briefly unavailable; keep counting
+                log.warning("budget refresh failed: %s", exc)
+
     async def stop(self) -> None:
-        """Close providers, flush the ledger, stop the local model."""
+        """Finish background work, close providers, flush the ledger, stop the local model."""
         self.ready = False
+        if self._refresher is not None:
+            self._refresher.cancel()
+        if self.background:
+            _, pending = await asyncio.wait(set(self.background), timeout=10)
+            for task in pending:
+                task.cancel()
         for provider in self.providers.values():
             await provider.close()
         if self.writer is not None:

@@ -25,9 +25,11 @@ from parity.errors import (
 )
 from parity.providers.base import Completion, Provider
 from parity.routing.breaker import Breaker
+from parity.routing.latency import LatencyBoard
 from parity.routing.plan import RoutePlan
+from parity.routing.validators import check_all
 
-__all__ = ["Attempt", "Executor", "Opened", "Trace"]
+__all__ = ["Attempt", "Executor", "Opened", "Trace", "assemble"]
 
 
 @dataclass(slots=True)
@@ -57,6 +59,8 @@ class Trace:
 
     attempts: list[Attempt] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # deployments whose breaker was open
+    validations: list[dict[str, Any]] = field(default_factory=list)
+    escalations: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -76,10 +80,12 @@ class Executor:
         deployments: Mapping[str, Deployment],
         providers: Mapping[str, Provider],
         retry: RetrySettings,
+        latency: LatencyBoard | None = None,
     ):
         self._deployments = deployments
         self._providers = providers
         self._retry = retry
+        self.latency = latency or LatencyBoard()
         self.breakers = {
             name: Breaker(retry.breaker_failures, retry.breaker_cooldown_s) for name in deployments
         }
@@ -113,8 +119,27 @@ class Executor:
             self.breakers[name].failure()
 
     def _succeeded(self, trace: Trace, name: str, started: float) -> None:
+        ms = (time.perf_counter() - started) * 1000
         self.breakers[name].success()
-        trace.attempts.append(Attempt(name, "ok", (time.perf_counter() - started) * 1000, 200))
+        self.latency.observe(name, ms)
+        trace.attempts.append(Attempt(name, "ok", ms, 200))
+
+    @staticmethod
+    def _accepted(
+        plan: RoutePlan, body: dict[str, Any], answer: dict[str, Any], name: str, trace: Trace
+    ) -> bool:
+        """Run the plan's validators on an answer; False means escalate."""
+        if not plan.validators:
+            return True
+        results = check_all(plan.validators, body, answer)
+        trace.validations.append(
+            {"model": name, "checks": [{"validator": v, "failed": r} for v, r in results]}
+        )
+        failed = next(((v, r) for v, r in results if r is not None), None)
+        if failed is None:
+            return True
+        trace.escalations.append({"from": name, "validator": failed[0], "reason": failed[1] or ""})
+        return False
 
     @staticmethod
     def _exhausted(trace: Trace, last: ParityError | None) -> ParityError:
@@ -127,9 +152,14 @@ class Executor:
     async def complete(
         self, plan: RoutePlan, body: dict[str, Any], trace: Trace
     ) -> tuple[Deployment, Completion]:
-        """A non-streamed answer from the first deployment of the plan that gives one."""
+        """A non-streamed answer from the first deployment that gives one its validators keep.
+
+        When even the last deployment's answer fails the validators, that answer is returned:
+        there is nobody stronger left to ask, and the trace says so.
+        """
         last: ParityError | None = None
-        for name in self._available(plan, trace):
+        names = self._available(plan, trace)
+        for position, name in enumerate(names):
             for index in range(self._retry.attempts):
                 started = time.perf_counter()
                 try:
@@ -143,13 +173,17 @@ class Executor:
                     await asyncio.sleep(wait)
                     continue
                 self._succeeded(trace, name, started)
-                return self._deployments[name], completion
+                final = position == len(names) - 1
+                if self._accepted(plan, body, completion.body, name, trace) or final:
+                    return self._deployments[name], completion
+                break  # escalate to the next deployment
         raise self._exhausted(trace, last)
 
     async def open_stream(self, plan: RoutePlan, body: dict[str, Any], trace: Trace) -> Opened:
         """A stream whose first chunk has arrived; failures before it fall back."""
         last: ParityError | None = None
-        for name in self._available(plan, trace):
+        names = self._available(plan, trace)
+        for name in names:
             for index in range(self._retry.attempts):
                 started = time.perf_counter()
                 chunks = self._providers[name].stream(body)
@@ -168,6 +202,53 @@ class Executor:
                         break
                     await asyncio.sleep(wait)
                     continue
+                if plan.validators:
+                    # A cascade must judge the whole answer before the client sees a byte.
+                    try:
+                        buffered = [first, *[c async for c in chunks]]
+                    except ParityError as error:
+                        self._failed(trace, name, error, started)
+                        last = error
+                        break
+                    self._succeeded(trace, name, started)
+                    final = name == names[-1]
+                    if (
+                        not self._accepted(plan, body, assemble(buffered), name, trace)
+                        and not final
+                    ):
+                        break
+                    return Opened(self._deployments[name], buffered[0], _replay(buffered[1:]))
                 self._succeeded(trace, name, started)
                 return Opened(self._deployments[name], first, chunks)
         raise self._exhausted(trace, last)
+
+
+async def _replay(chunks: list[dict[str, Any]]) -> AsyncGenerator[dict[str, Any], None]:
+    for chunk in chunks:
+        yield chunk
+
+
+def assemble(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    """A chat.completion body built from stream chunks, so validators can judge a stream."""
+    text: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    finish = None
+    for chunk in chunks:
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            if isinstance(delta.get("content"), str):
+                text.append(delta["content"])
+            for call in delta.get("tool_calls") or ():
+                slot = calls.setdefault(
+                    call.get("index", 0),
+                    {"id": None, "type": "function", "function": {"name": "", "arguments": ""}},
+                )
+                slot["id"] = call.get("id") or slot["id"]
+                function = call.get("function") or {}
+                slot["function"]["name"] += function.get("name") or ""
+                slot["function"]["arguments"] += function.get("arguments") or ""
+            finish = choice.get("finish_reason") or finish
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    return {"choices": [{"index": 0, "message": message, "finish_reason": finish}]}

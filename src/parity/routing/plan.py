@@ -38,6 +38,12 @@ class RoutePlan:
     rule: str = "explicit"
     reason: str = ""
     trace: dict[str, Any] = field(default_factory=dict)
+    validators: tuple[str, ...] = ()  # a cascade: answers must pass these or the next is tried
+    redact: bool = False  # mask detected entities before any call
+    restore: bool = True  # put masked entities back into the answer
+    shadow: str | None = None  # copy this request to that deployment after answering
+    data_classes: tuple[str, ...] = ()  # sensitive data found, when the privacy signal ran
+    findings: Any = None  # the privacy findings, for redaction (not serialised)
 
     @property
     def models(self) -> tuple[str, ...]:

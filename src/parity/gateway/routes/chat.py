@@ -59,6 +59,8 @@ class Exchange:
     trace: Trace = field(default_factory=Trace)
     call: ChatCall | None = None
     plan: RoutePlan | None = None
+    vault: Any = None  # set when entities were masked and must be restored in the answer
+    sent_body: dict[str, Any] | None = None  # what the upstream received (masked or not)
 
     def elapsed_ms(self) -> float:
         """Milliseconds since the request arrived."""
@@ -98,14 +100,24 @@ class ChatRoute:
             log.exception("request %s failed", request_id)
             await self._fail(send, ParityError(f"internal error: {exc}"), ex)
         finally:
-            if row.status == 0:  # cancelled mid-flight: the client went away
-                row.status, row.error_type = 499, "ClientDisconnected"
-            if not row.total_ms:
-                row.total_ms = ex.elapsed_ms()
-            row.attempts = max(1, len(ex.trace.attempts))
+            self._record(ex)
+
+    def _record(self, ex: Exchange) -> None:
+        """Queue the ledger row. Nothing here may stop the row from being written."""
+        row = ex.row
+        if row.status == 0:  # cancelled mid-flight: the client went away
+            row.status, row.error_type = 499, "ClientDisconnected"
+        if not row.total_ms:
+            row.total_ms = ex.elapsed_ms()
+        row.attempts = max(1, len(ex.trace.attempts))
+        try:
             row.trace = self._trace(ex)
-            if self.rt.writer is not None:
-                self.rt.writer.submit(row)
+            self.rt.tracker.add(row.key_id, row.tenant, row.cost_usd)
+        except Exception as exc:
+            log.exception("request %s: building its trace failed", ex.request_id)
+            row.trace = {"trace_error": repr(exc)}
+        if self.rt.writer is not None:
+            self.rt.writer.submit(row)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, ex: Exchange) -> None:
         headers: dict[bytes, bytes] = dict(scope["headers"])
@@ -118,14 +130,36 @@ class ChatRoute:
             ex.row.request_body = raw
         ex.plan = plan = self._plan(call, caller, headers)
         ex.row.route, ex.row.route_reason = plan.route, plan.reason
+        ex.row.data_classes = list(plan.data_classes)
+        body = ex.sent_body = self._masked(call.body, plan, ex)
         if call.stream:
-            opened = await self.rt.executor.open_stream(plan, call.body, ex.trace)
+            opened = await self.rt.executor.open_stream(plan, body, ex.trace)
             self._answered_by(ex, opened.deployment)
             await self._relay(send, call, opened, ex)
         else:
-            deployment, completion = await self.rt.executor.complete(plan, call.body, ex.trace)
+            deployment, completion = await self.rt.executor.complete(plan, body, ex.trace)
             self._answered_by(ex, deployment)
+            if ex.vault is not None:
+                from parity.routing.redact import restore_response
+
+                restored = restore_response(completion.body, ex.vault)
+                completion = Completion(restored, completion.usage)
             await self._respond(send, call, deployment, completion, ex)
+        if plan.shadow is not None:
+            self.rt.spawn(self._shadow(plan.shadow, body, ex))
+
+    @staticmethod
+    def _masked(body: dict[str, Any], plan: RoutePlan, ex: Exchange) -> dict[str, Any]:
+        """The body with detected entities masked when the plan redacts."""
+        if not plan.redact or plan.findings is None:
+            return body
+        from parity.routing.redact import mask_chat  # privacy detection is an optional extra
+
+        masked = mask_chat(body, plan.findings)
+        plan.trace["masked_entities"] = masked.masked
+        if plan.restore and masked.masked:
+            ex.vault = masked.vault
+        return masked.body
 
     def _plan(self, call: ChatCall, caller: Caller, headers: dict[bytes, bytes]) -> RoutePlan:
         wanted = b"x-parity-route" in headers or b"x-parity-tags" in headers
@@ -145,13 +179,27 @@ class ChatRoute:
         ex.row.sent_to = sorted(
             {self.rt.deployments[a.model].residency.value for a in ex.trace.attempts}
         )
+        if ex.plan is not None and ex.plan.shadow is not None:
+            ex.row.sent_to = sorted(
+                {*ex.row.sent_to, self.rt.deployments[ex.plan.shadow].residency}
+            )
 
     def _trace(self, ex: Exchange) -> dict[str, Any]:
-        trace: dict[str, Any] = {"attempts": [a.as_dict() for a in ex.trace.attempts]}
+        trace: dict[str, Any] = {}
         if ex.plan is not None:
-            trace.update(rule=ex.plan.rule, plan=list(ex.plan.models), **ex.plan.trace)
+            trace.update(ex.plan.trace)
+            trace["rule"] = ex.plan.rule
+            trace["plan"] = list(ex.plan.models)
+        trace["attempts"] = [a.as_dict() for a in ex.trace.attempts]
         if ex.trace.skipped:
             trace["breaker_open"] = ex.trace.skipped
+        if ex.trace.validations:
+            trace["validations"] = ex.trace.validations
+        if ex.trace.escalations:
+            trace["escalations"] = ex.trace.escalations
+        trace["residencies"] = {
+            a.model: self.rt.deployments[a.model].residency.value for a in ex.trace.attempts
+        }
         return trace
 
     def _usage(self, ex: Exchange, deployment: Deployment, usage: Usage | None, text: str) -> None:
@@ -190,9 +238,16 @@ class ChatRoute:
         ex.row.ttfb_ms = ex.elapsed_ms()
         usage: Usage | None = None
         text: list[str] = []
+        restorer = None
+        if ex.vault is not None:
+            from parity.routing.redact import ChatStreamRestorer
+
+            restorer = ChatStreamRestorer(ex.vault)
         chunk: dict[str, Any] | None = opened.first
         try:
             while chunk is not None:
+                if restorer is not None:
+                    chunk = restorer.restore_chunk(chunk)
                 reported = usage_from(chunk.get("usage"))
                 if reported is not None:
                     usage = reported
@@ -205,6 +260,13 @@ class ChatRoute:
                     message = {"type": "http.response.body", "body": sse_data(chunk)}
                     await send({**message, "more_body": True})
                 chunk = await anext(opened.rest, None)
+            if restorer is not None:
+                for index, held in restorer.flush().items():
+                    text.append(held)
+                    tail = {"choices": [{"index": index, "delta": {"content": held}}]}
+                    await send(
+                        {"type": "http.response.body", "body": sse_data(tail), "more_body": True}
+                    )
             ex.row.status = 200
         except ParityError as exc:
             # The status line is gone: say it in-band, as OpenAI does, then end the stream.
@@ -217,6 +279,47 @@ class ChatRoute:
         self._usage(ex, deployment, usage, "".join(text))
         ex.row.total_ms = ex.elapsed_ms()
         await send({"type": "http.response.body", "body": SSE_DONE, "more_body": False})
+
+    async def _shadow(self, target: str, body: dict[str, Any], ex: Exchange) -> None:
+        """Send a copy to the shadow deployment after answering; store it as its own row."""
+        started = time.perf_counter()
+        row = LedgerRow(
+            request_id=f"{ex.request_id}-shadow",
+            ts=time.time(),
+            model_requested=ex.row.model_requested,
+            model_answered=target,
+            status=0,
+            total_ms=0.0,
+            key_id=ex.row.key_id,
+            tenant=ex.row.tenant,
+            route="shadow",
+            route_reason=f"shadow copy of {ex.request_id}",
+            residency=self.rt.deployments[target].residency.value,
+            sent_to=[self.rt.deployments[target].residency.value],
+            data_classes=list(ex.row.data_classes),
+            request_body=ex.row.request_body,
+            trace={"shadow_of": ex.request_id},
+        )
+        copy = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+        try:
+            completion = await self.rt.providers[target].chat(copy)
+            row.status = 200
+            row.response_text = completion.text
+            usage = completion.usage or Usage(
+                estimate_tokens(prompt_text(copy)), estimate_tokens(completion.text), True
+            )
+            row.input_tokens, row.output_tokens = usage.input_tokens, usage.output_tokens
+            row.usage_estimated = usage.estimated
+            row.cost_usd = self.rt.deployments[target].price.cost(
+                usage.input_tokens, usage.output_tokens
+            )
+        except ParityError as exc:
+            row.status = http_status(exc)
+            row.error_type, row.error_message = exc.kind, exc.message
+        row.total_ms = (time.perf_counter() - started) * 1000
+        self.rt.tracker.add(row.key_id, row.tenant, row.cost_usd)
+        if self.rt.writer is not None:
+            self.rt.writer.submit(row)
 
     async def _fail(self, send: Send, exc: ParityError, ex: Exchange) -> None:
         row = ex.row

@@ -1,0 +1,266 @@
+"""The policy router: signals + rules + guards -> a RoutePlan, with the reason for it.
+
+Order of decisions for one request:
+1. an ``x-parity-route`` override, honoured only for keys allowed to use it;
+2. a model id goes to that model; a route alias runs its rules (first match wins);
+3. guards narrow the plan: keep-on-prem, licences (org profile), sensitive data to vendors;
+4. a sampled shadow copy is added when the route has one and the data may go there.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from parity.catalog.deployment import Deployment, Residency
+from parity.config import AUTO_ROUTE, Route, Settings
+from parity.config.routing import Then
+from parity.errors import ConfigError, PermissionDenied, PolicyRejected, UnknownModel
+from parity.routing.budget import SpendTracker
+from parity.routing.latency import LatencyBoard
+from parity.routing.plan import RoutePlan, RouteRequest
+from parity.routing.policy import Decision, decide, validate_condition
+from parity.routing.signals.base import Signal, SignalContext
+from parity.routing.signals.budget import BudgetSignal
+from parity.routing.signals.caller import CallerSignal
+from parity.routing.signals.difficulty import make_difficulty
+from parity.routing.signals.shape import ShapeSignal
+
+__all__ = ["PolicyRouter", "Router"]
+
+
+class Router(Protocol):
+    """Decides which deployment serves a request."""
+
+    def plan(self, request: RouteRequest) -> RoutePlan:
+        """A plan for ``request``, or a typed error (unknown model, rejected)."""
+        ...
+
+
+def _uses_privacy(settings: Settings) -> bool:
+    if settings.enforce.sensitive_to_vendor != "allow":
+        return True
+    for route in settings.routes.values():
+        plans = [rule.then for rule in route.rules] + [route.default_plan]
+        if any(p.redact for p in plans) or route.shadow is not None:
+            return True
+        if any("privacy" in str(rule.when) for rule in route.rules):
+            return True
+    return False
+
+
+class PolicyRouter:
+    """Implements ``Router.plan()`` from the routes, guards and signals in the settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        tracker: SpendTracker | None = None,
+        latency: LatencyBoard | None = None,
+        rng: random.Random | None = None,
+    ):
+        self.settings = settings
+        self.deployments: dict[str, Deployment] = {m.id: m for m in settings.models}
+        self.routes: dict[str, Route] = dict(settings.routes)
+        auto = settings.auto_target
+        if auto is not None and AUTO_ROUTE not in self.routes:
+            self.routes[AUTO_ROUTE] = Route(default=auto)
+        self.tracker = tracker or SpendTracker(settings.budgets, None)
+        self.latency = latency or LatencyBoard()
+        self._rng = rng or random.Random()
+        self.signals: dict[str, Signal] = self._build_signals()
+        for name, route in self.routes.items():
+            for index, rule in enumerate(route.rules):
+                where = f"routes.{name}.rules[{index}] ({rule.name})"
+                validate_condition(rule.when, set(self.signals), where)
+
+    def _build_signals(self) -> dict[str, Signal]:
+        signals: list[Signal] = [
+            ShapeSignal(self.deployments),
+            CallerSignal(),
+            BudgetSignal(self.tracker),
+            make_difficulty(self.settings.difficulty),
+        ]
+        if self.settings.org is not None:
+            from parity.catalog.registry import default_catalog
+            from parity.routing.signals.licence import LicenceSignal
+
+            try:
+                catalog = default_catalog()
+                signals.append(LicenceSignal(self.deployments, self.settings.org, catalog))
+            except LookupError as exc:
+                raise ConfigError(f"a deployment names an unknown catalog card: {exc}") from exc
+        if _uses_privacy(self.settings):
+            signals.append(self._privacy_signal())
+        return {s.name: s for s in signals}
+
+    def _privacy_signal(self) -> Signal:
+        try:
+            from parity.routing.signals.privacy import PrivacyDetector
+            from parity.routing.signals.sensitivity import PrivacySignal
+        except ImportError as exc:
+            raise ConfigError(
+                f"the policy needs privacy detection, which is not installed "
+                f"(pip install 'parity[privacy]'): {exc}"
+            ) from exc
+        return PrivacySignal(PrivacyDetector(self.settings.privacy))
+
+    @property
+    def names(self) -> list[str]:
+        """Every model id and alias clients may ask for."""
+        return sorted(set(self.deployments) | set(self.routes))
+
+    def plan(self, request: RouteRequest) -> RoutePlan:
+        """The plan for ``request``, or a typed refusal."""
+        ctx = SignalContext(request, self.signals)
+        decision, route = self._decide(request, ctx)
+        then = decision.then
+        if then.reject is not None:
+            raise PolicyRejected(
+                f"{then.reject.message} (rule '{decision.rule}')",
+                status=then.reject.status,
+                code="policy_rejected",
+            )
+        models = self._candidates(then)
+        excluded: dict[str, str] = {}
+        redact = then.redact
+        if then.keep_on_prem:
+            models = self._only_on_prem(models, excluded, "the rule keeps data on premises")
+        if self.settings.enforce.licenses and "licence" in self.signals:
+            denied: dict[str, str] = ctx.value("licence.denied") or {}
+            excluded.update({m: denied[m] for m in models if m in denied})
+            models = [m for m in models if m not in denied]
+        models, redact = self._guard_sensitive(ctx, models, excluded, redact)
+        if not models:
+            reasons = "; ".join(f"{m}: {why}" for m, why in excluded.items()) or "none listed"
+            raise PolicyRejected(
+                f"no deployment is allowed for this request (rule '{decision.rule}'): {reasons}",
+                code="no_allowed_deployment",
+            )
+        return self._assemble(
+            request=request,
+            ctx=ctx,
+            decision=decision,
+            route=route,
+            models=models,
+            excluded=excluded,
+            redact=redact,
+        )
+
+    def _decide(self, request: RouteRequest, ctx: SignalContext) -> tuple[Decision, Route | None]:
+        override = request.headers.get("x-parity-route")
+        if override:
+            if not request.caller.can_override_route:
+                raise PermissionDenied(
+                    "this API key may not choose its route (x-parity-route)",
+                    code="route_override_forbidden",
+                )
+            if override not in self.deployments:
+                raise UnknownModel(override, sorted(self.deployments))
+            return Decision("override", Then(route=override)), None
+        if request.model in self.deployments:
+            return Decision("explicit", Then(route=request.model)), None
+        route = self.routes.get(request.model)
+        if route is None:
+            raise UnknownModel(request.model, self.names)
+        return decide(route, ctx), route
+
+    def _candidates(self, then: Then) -> list[str]:
+        if then.cascade:
+            return list(then.cascade)
+        if then.pool is not None:
+            pool = then.pool
+            if pool.strategy == "least_latency":
+                ordered = self.latency.fastest(list(pool.models))
+            else:
+                first = self._rng.choices(pool.models, weights=pool.weights)[0]
+                ordered = [first] + [m for m in pool.models if m != first]
+            return ordered + [m for m in then.fallbacks if m not in ordered]
+        assert then.route is not None
+        return [then.route] + [m for m in then.fallbacks if m != then.route]
+
+    def _only_on_prem(self, models: list[str], excluded: dict[str, str], why: str) -> list[str]:
+        kept = [m for m in models if self.deployments[m].residency is Residency.ON_PREM]
+        excluded.update({m: why for m in models if m not in kept})
+        return kept
+
+    def _guard_sensitive(
+        self, ctx: SignalContext, models: list[str], excluded: dict[str, str], redact: bool
+    ) -> tuple[list[str], bool]:
+        mode = self.settings.enforce.sensitive_to_vendor
+        vendors = [m for m in models if self.deployments[m].residency is Residency.VENDOR]
+        if mode == "allow" or not vendors or not ctx.value("privacy.sensitive"):
+            return models, redact
+        classes = ", ".join(ctx.value("privacy.classes") or ["unreadable request"])
+        if mode == "reject":
+            raise PolicyRejected(
+                f"the request holds sensitive data ({classes}) and the plan would send it to "
+                f"a vendor ({', '.join(vendors)})",
+                code="sensitive_data",
+            )
+        if mode == "on_prem":
+            return self._only_on_prem(models, excluded, f"sensitive data ({classes})"), redact
+        return models, True
+
+    def _shadow(self, route: Route | None, ctx: SignalContext, primary: str) -> str | None:
+        if route is None or route.shadow is None or route.shadow.to == primary:
+            return None
+        if self._rng.random() >= route.shadow.share:
+            return None
+        target = self.deployments[route.shadow.to]
+        if target.residency is Residency.VENDOR and ctx.value("privacy.sensitive"):
+            return None  # a copy never carries sensitive data off premises
+        return target.id
+
+    def _assemble(
+        self,
+        *,
+        request: RouteRequest,
+        ctx: SignalContext,
+        decision: Decision,
+        route: Route | None,
+        models: list[str],
+        excluded: dict[str, str],
+        redact: bool,
+    ) -> RoutePlan:
+        then = decision.then
+        shadow = self._shadow(route, ctx, models[0])
+        privacy: Mapping[str, Any] = ctx.values.get("privacy", {})
+        if redact and not privacy:
+            privacy = ctx.group("privacy")
+        trace: dict[str, Any] = {"signals": ctx.trace(), "rule": decision.rule}
+        if decision.condition is not None:
+            trace["when"] = dict(decision.condition)
+        if excluded:
+            trace["excluded"] = excluded
+        if redact:
+            trace["redacted"] = True
+        if shadow:
+            trace["shadow"] = shadow
+        reason = self._reason(request, decision, route)
+        return RoutePlan(
+            primary=models[0],
+            fallbacks=tuple(models[1:]),
+            route=request.model if route is not None else None,
+            rule=decision.rule,
+            reason=reason,
+            trace=trace,
+            validators=tuple(then.validators) if then.cascade else (),
+            redact=redact,
+            restore=then.restore,
+            shadow=shadow,
+            data_classes=tuple(privacy.get("classes") or ()),
+            findings=privacy.get("_findings"),
+        )
+
+    @staticmethod
+    def _reason(request: RouteRequest, decision: Decision, route: Route | None) -> str:
+        if decision.rule == "override":
+            return "the caller chose the route with x-parity-route"
+        if route is None:
+            return "the client named this model"
+        if decision.rule == "default":
+            return f"no rule of {request.model} matched; its default applies"
+        return f"rule '{decision.rule}' of {request.model} matched {dict(decision.condition or {})}"

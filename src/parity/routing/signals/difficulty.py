@@ -1,0 +1,145 @@
+"""The difficulty signal: a score in [0, 1] that rules compare against a threshold.
+
+The default is a transparent heuristic whose parts are all in the decision trace. A router
+trained with ``parity router train`` replaces it when ``difficulty.router_path`` is set; the
+artifact is reloaded, without a restart, when it changes on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from typing import Any
+
+from parity.config.routing import DifficultySettings
+from parity.routing.plan import RouteRequest
+from parity.routing.signals.shape import estimate_prompt_tokens
+
+__all__ = ["HeuristicDifficulty", "LearnedDifficulty", "last_user_text", "make_difficulty"]
+
+log = logging.getLogger("parity.routing")
+
+_REASONING = re.compile(
+    r"\b(prove|proof|derive|step[- ]by[- ]step|why|explain|analy[sz]e|compare|trade-?offs?|"
+    r"optimi[sz]e|algorithm|complexity|theorem|lemma|calculate|solve|plan|design|architect|"
+    r"debug|refactor|evaluate|critique|estimate)\b",
+    re.IGNORECASE,
+)
+_MATH = re.compile(
+    r"(\d+\s*[-+*/^=]\s*\d+|\\frac|\\sum|\\int|\$[^$]+\$|\bequation\b|\bintegral\b)"
+)
+_CODE = re.compile(
+    r"(```|\bdef \w+\(|\bclass \w+|\bfunction\b|\bSELECT\b|#include|=>|\{\s*$)", re.M
+)
+_CONSTRAINT = re.compile(
+    r"\b(must|should|exactly|at least|at most|without|only|never|always)\b", re.I
+)
+
+
+_WEIGHTS = {"reasoning": 0.3, "math": 0.2, "code": 0.2, "constraints": 0.15, "length": 0.15}
+
+
+def last_user_text(request: RouteRequest) -> str:
+    """The text a difficulty model scores: all user turns, the last one last."""
+    parts: list[str] = []
+    for message in request.body.get("messages") or ():
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(p.get("text", "") for p in content if isinstance(p, dict))
+    return "\n".join(parts)
+
+
+def _clip(value: float) -> float:
+    return max(0.0, min(1.0, value))
+
+
+class HeuristicDifficulty:
+    """Reasoning cues, maths, code, constraints and length, each in [0, 1], weighted."""
+
+    name = "difficulty"
+
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = threshold
+
+    def compute(self, request: RouteRequest) -> dict[str, Any]:
+        """The score and the parts it is made of."""
+        text = last_user_text(request)
+        tokens = estimate_prompt_tokens(request.body)
+        parts = {
+            "reasoning": _clip(len(_REASONING.findall(text)) / 3),
+            "math": _clip(len(_MATH.findall(text)) / 2),
+            "code": _clip(len(_CODE.findall(text)) / 2),
+            "constraints": _clip((len(_CONSTRAINT.findall(text)) + text.count("?") - 1) / 4),
+            "length": _clip((tokens - 50) / 1500),
+        }
+        score = round(sum(_WEIGHTS[k] * v for k, v in parts.items()), 4)
+        return {
+            "score": score,
+            "hard": score >= self.threshold,
+            "threshold": self.threshold,
+            "source": "heuristic",
+            "parts": {k: round(v, 3) for k, v in parts.items()},
+        }
+
+
+class LearnedDifficulty:
+    """A trained router artifact: P(the strong model is needed)."""
+
+    name = "difficulty"
+
+    def __init__(self, path: str, threshold: float | None = None, check_every_s: float = 2.0):
+        from parity.training.artifact import load_router
+
+        self._load = load_router
+        self.path = path
+        self.router = load_router(path)  # a broken artifact raises ConfigError: refuse to start
+        self._threshold = threshold
+        self._check_every = check_every_s
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    @property
+    def threshold(self) -> float:
+        """The override from the config, else the artifact's calibrated threshold."""
+        return self._threshold if self._threshold is not None else self.router.threshold
+
+    def _maybe_reload(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < self._check_every:
+            return
+        self._checked = now
+        if not self.router.changed():
+            return
+        with self._lock:
+            try:
+                self.router = self._load(self.path)
+                log.info("reloaded router artifact %s (%s)", self.path, self.router.version)
+            except Exception as exc:  # keep routing with the artifact that works
+                log.error("router artifact %s changed but cannot be loaded: %s", self.path, exc)
+
+    def compute(self, request: RouteRequest) -> dict[str, Any]:
+        """The artifact's score for the user's text."""
+        self._maybe_reload()
+        router = self.router
+        score = float(router.difficulty(last_user_text(request)))
+        return {
+            "score": round(score, 4),
+            "hard": score >= self.threshold,
+            "threshold": self.threshold,
+            "source": f"router {router.version}",
+            "strong": router.strong,
+            "weak": router.weak,
+        }
+
+
+def make_difficulty(settings: DifficultySettings) -> HeuristicDifficulty | LearnedDifficulty:
+    """The configured difficulty signal."""
+    if settings.router_path:
+        return LearnedDifficulty(settings.router_path, settings.threshold)
+    return HeuristicDifficulty(settings.threshold if settings.threshold is not None else 0.5)
