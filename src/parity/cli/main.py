@@ -17,6 +17,9 @@ _GROUPS = (
     "parity.cli.config_cmd",
     "parity.cli.logs",
     "parity.cli.gaptest",
+    "parity.cli.models",
+    "parity.cli.cost",
+    "parity.cli.advise",
 )
 
 

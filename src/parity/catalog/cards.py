@@ -1,0 +1,192 @@
+"""Model cards: one model's openness, licence, size, context, prices and benchmark claims.
+
+Every figure sits in a small group that names its ``source``; a figure nobody has published stays
+``None`` rather than being guessed. Cards are immutable and validated once, when the catalog loads.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from parity.catalog.license import LicenseTerms
+
+__all__ = [
+    "ApiPrice",
+    "Architecture",
+    "Benchmark",
+    "ContextWindow",
+    "Lifecycle",
+    "ModelCard",
+    "Params",
+    "Throughput",
+    "Tier",
+]
+
+
+class Tier(StrEnum):
+    """The seeds' four openness tiers (seeds/001, 'The practical spectrum')."""
+
+    FULLY_OPEN = "fully_open"  # weights + code + data + licence (OLMo)
+    OPEN_WEIGHTS_PERMISSIVE = "open_weights_permissive"  # weights, Apache/MIT (Mistral, Qwen)
+    OPEN_WEIGHTS_RESTRICTED = "open_weights_restricted"  # weights, custom commercial limits (Llama)
+    CLOSED_API = "closed_api"  # nothing released (GPT-4o, Claude, Gemini)
+
+    @property
+    def label(self) -> str:
+        """The tier's name as the seed writes it."""
+        return _TIER_LABELS[self]
+
+    @property
+    def self_hostable(self) -> bool:
+        """Whether the weights can be downloaded and run on your own hardware."""
+        return self is not Tier.CLOSED_API
+
+
+_TIER_LABELS = {
+    Tier.FULLY_OPEN: "Fully open",
+    Tier.OPEN_WEIGHTS_PERMISSIVE: "Open weights (permissive)",
+    Tier.OPEN_WEIGHTS_RESTRICTED: "Open weights (restricted)",
+    Tier.CLOSED_API: "Closed with API",
+}
+
+
+class _Sourced(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(min_length=1, description="Where the figures were read, with a date.")
+
+
+class Params(_Sourced):
+    """Parameter counts in billions; ``active_b`` differs from ``total_b`` for MoE models."""
+
+    total_b: float = Field(gt=0)
+    active_b: float | None = Field(None, gt=0)
+
+    @property
+    def active(self) -> float:
+        """Parameters used per token (the total for dense models)."""
+        return self.active_b or self.total_b
+
+
+class ContextWindow(_Sourced):
+    """The longest prompt + completion the model accepts, in tokens."""
+
+    tokens: int = Field(gt=0)
+
+
+class Architecture(_Sourced):
+    """What the KV cache depends on.
+
+    Grouped-query attention caches ``2 x kv_heads x head_dim`` values per token per layer;
+    multi-head latent attention (DeepSeek V3/R1) caches ``kv_latent_dim`` instead. Where some
+    layers attend only to a sliding window or chunk, ``global_layers`` is the number of layers that
+    see the whole context and the others cache at most ``attention_window`` tokens.
+    """
+
+    layers: int = Field(gt=0)
+    kv_heads: int | None = Field(None, gt=0)
+    head_dim: int | None = Field(None, gt=0)
+    kv_latent_dim: int | None = Field(None, gt=0)
+    attention_window: int | None = Field(None, gt=0)
+    global_layers: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Architecture:
+        gqa = self.kv_heads is not None and self.head_dim is not None
+        if gqa == (self.kv_latent_dim is not None):
+            raise ValueError("give kv_heads and head_dim (GQA/MHA) or kv_latent_dim (MLA)")
+        if (self.attention_window is None) != (self.global_layers is None):
+            raise ValueError("attention_window and global_layers go together")
+        if self.global_layers is not None and self.global_layers > self.layers:
+            raise ValueError("global_layers cannot exceed layers")
+        return self
+
+    @property
+    def kv_values_per_token_per_layer(self) -> int:
+        """Cached numbers per token in one layer (K and V together)."""
+        if self.kv_latent_dim is not None:
+            return self.kv_latent_dim
+        assert self.kv_heads is not None and self.head_dim is not None
+        return 2 * self.kv_heads * self.head_dim
+
+
+class ApiPrice(_Sourced):
+    """USD per one million tokens on the vendor's own API, as of a date."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    as_of: date | None = Field(None, description="The date the source quotes; None for the seeds.")
+    note: str | None = None
+
+
+class Benchmark(_Sourced):
+    """A benchmark score as a source states it (seeds' claims keep the seed as source)."""
+
+    name: str
+    score: float
+    unit: str = Field("%", description="'%' or 'points' (e.g. MT-Bench out of 10).")
+
+
+class Throughput(_Sourced):
+    """Tokens per second one GPU sustains for this model (input + output, at batch)."""
+
+    gpu: str
+    tokens_per_s_per_gpu: float = Field(gt=0)
+    note: str | None = None
+
+
+class Lifecycle(_Sourced):
+    """Whether the vendor still serves the model (closed APIs retire models)."""
+
+    status: str = Field(pattern="^(active|deprecated|retired|unknown)$")
+    retired_on: date | None = None
+
+
+class ModelCard(BaseModel):
+    """One model as the seeds and its publishers describe it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$", description="Stable catalog id.")
+    name: str
+    vendor: str
+    family: str
+    released: date | None = None
+    tier: Tier
+    tier_source: str = Field(min_length=1, description="Why the card sits in its tier.")
+    license: LicenseTerms
+    params: Params | None = None
+    context: ContextWindow | None = None
+    architecture: Architecture | None = None
+    price: ApiPrice | None = None
+    benchmarks: tuple[Benchmark, ...] = ()
+    throughput: tuple[Throughput, ...] = ()
+    lifecycle: Lifecycle | None = None
+    modalities: tuple[str, ...] = ("text",)
+    notes: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelCard:
+        if self.tier.self_hostable != self.license.weights_available:
+            raise ValueError(
+                f"tier {self.tier.value} disagrees with licence {self.license.id} "
+                "(weights_available)"
+            )
+        if self.params and self.params.active_b and self.params.active_b > self.params.total_b:
+            raise ValueError("active parameters cannot exceed total parameters")
+        return self
+
+    @property
+    def context_tokens(self) -> int | None:
+        """The context window in tokens, when known."""
+        return self.context.tokens if self.context else None
+
+    def benchmark(self, name: str) -> Benchmark | None:
+        """The first score for a benchmark (case-insensitive), if the card has one."""
+        for item in self.benchmarks:
+            if item.name.lower() == name.lower():
+                return item
+        return None
