@@ -216,9 +216,10 @@ class Runner:
                 deployment = upstreams.deployments[model]
                 key = cache_key(model, deployment.wire_model, body)
                 have = existing.get((item.id, model))
-                if have is not None and have.key == key and (have.ok or have.source == "skipped"):
+                withheld = item.sensitive and deployment.residency is Residency.VENDOR
+                if have is not None and have.key == key and (have.ok or withheld):
                     continue
-                if item.sensitive and deployment.residency is Residency.VENDOR:
+                if withheld:
                     self._write(
                         Answer(
                             item=item.id,
