@@ -118,3 +118,15 @@ def test_reopening_a_sqlite_ledger_keeps_rows(tmp_path: object) -> None:
     second = open_ledger(url)
     assert second.count() == 1
     second.close()
+
+
+def test_sensitive_rows_sent_to_a_vendor(ledger: Ledger) -> None:
+    ledger.record(
+        [
+            make_row(1, data_classes=["pii.email"], sent_to=["on_prem"]),
+            make_row(2, data_classes=["pii.email"], sent_to=["on_prem", "vendor"]),
+            make_row(3, data_classes=[], sent_to=["vendor"]),
+        ]
+    )
+    found = ledger.rows(RowFilter(sensitive_to_vendor=True))
+    assert [r.request_id for r in found] == ["req_2"]

@@ -20,6 +20,7 @@ _GROUPS = (
     "parity.cli.models",
     "parity.cli.cost",
     "parity.cli.advise",
+    "parity.cli.route",
 )
 
 

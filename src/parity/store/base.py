@@ -56,6 +56,7 @@ class RowFilter:
     status: int | None = None
     errors_only: bool = False
     route: str | None = None
+    sensitive_to_vendor: bool = False  # rows whose sensitive data went to a vendor deployment
     limit: int = 50
 
 

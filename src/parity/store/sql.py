@@ -185,6 +185,9 @@ def rows_query(where: RowFilter) -> tuple[str, list[Any]]:
     if where.route:
         clauses.append("route = ?")
         params.append(where.route)
+    if where.sensitive_to_vendor:
+        clauses.append("data_classes <> '[]' AND sent_to LIKE ?")  # a parameter: psycopg reads %
+        params.append('%"vendor"%')
     sql = f"SELECT {', '.join(COLUMNS)} FROM requests"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
