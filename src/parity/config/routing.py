@@ -186,3 +186,8 @@ class Enforce(BaseModel):
     licenses: bool = Field(
         True, description="Drop deployments whose catalog licence forbids the org profile."
     )
+    scan_vendor_requests: bool = Field(
+        True,
+        description="Scan every request bound for a vendor deployment for sensitive data, so "
+        "the ledger and 'parity audit' know what left the premises (needs parity[privacy]).",
+    )

@@ -41,6 +41,9 @@ class Router(Protocol):
 def _uses_privacy(settings: Settings) -> bool:
     if settings.enforce.sensitive_to_vendor != "allow":
         return True
+    vendors = any(m.residency is Residency.VENDOR for m in settings.models)
+    if settings.enforce.scan_vendor_requests and vendors:
+        return True
     for route in settings.routes.values():
         plans = [rule.then for rule in route.rules] + [route.default_plan]
         if any(p.redact for p in plans) or route.shadow is not None:
@@ -71,6 +74,7 @@ class PolicyRouter:
         self.latency = latency or LatencyBoard()
         self._rng = rng or random.Random()
         self.signals: dict[str, Signal] = self._build_signals()
+        self._audited = settings.enforce.scan_vendor_requests and "privacy" in self.signals
         for name, route in self.routes.items():
             for index, rule in enumerate(route.rules):
                 where = f"routes.{name}.rules[{index}] ({rule.name})"
@@ -133,6 +137,8 @@ class PolicyRouter:
             excluded.update({m: denied[m] for m in models if m in denied})
             models = [m for m in models if m not in denied]
         models, redact = self._guard_sensitive(ctx, models, excluded, redact)
+        if self._audited and any(self.deployments[m].residency is Residency.VENDOR for m in models):
+            ctx.group("privacy")  # record what may leave the premises, for the audit
         if not models:
             reasons = "; ".join(f"{m}: {why}" for m, why in excluded.items()) or "none listed"
             raise PolicyRejected(
@@ -191,8 +197,8 @@ class PolicyRouter:
     ) -> tuple[list[str], bool]:
         mode = self.settings.enforce.sensitive_to_vendor
         vendors = [m for m in models if self.deployments[m].residency is Residency.VENDOR]
-        if mode == "allow" or not vendors or not ctx.value("privacy.sensitive"):
-            return models, redact
+        if mode == "allow" or redact or not vendors or not ctx.value("privacy.sensitive"):
+            return models, redact  # a redacting plan masks what the guard would protect
         classes = ", ".join(ctx.value("privacy.classes") or ["unreadable request"])
         if mode == "reject":
             raise PolicyRejected(
@@ -227,7 +233,7 @@ class PolicyRouter:
     ) -> RoutePlan:
         then = decision.then
         shadow = self._shadow(route, ctx, models[0])
-        privacy: Mapping[str, Any] = ctx.values.get("privacy", {})
+        privacy: Mapping[str, Any] = ctx.values.get("privacy") or {}
         if redact and not privacy:
             privacy = ctx.group("privacy")
         trace: dict[str, Any] = {"signals": ctx.trace(), "rule": decision.rule}
