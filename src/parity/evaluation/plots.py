@@ -9,6 +9,7 @@ from typing import Any
 __all__ = ["latency_plot", "quality_cost_plot", "win_rate_plot"]
 
 _HEADER = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
 
 
 def _figure(width: float, height: float) -> Any:
@@ -22,8 +23,9 @@ def _figure(width: float, height: float) -> Any:
 
 def _svg(figure: Any) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
-    return _HEADER.sub("", buffer.getvalue(), count=1)
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    # The XML header cannot sit inside HTML; the RDF metadata block is noise there.
+    return _METADATA.sub("", _HEADER.sub("", buffer.getvalue(), count=1), count=1)
 
 
 def win_rate_plot(pairs: list[dict[str, Any]]) -> str | None:
@@ -93,7 +95,7 @@ def latency_plot(models: list[dict[str, Any]]) -> str | None:
         return None
     figure = _figure(6.5, 0.5 * len(series) + 1.5)
     axes = figure.add_subplot()
-    axes.boxplot([s for _, s in series], vert=False, showfliers=True)
+    axes.boxplot([s for _, s in series], orientation="horizontal", showfliers=True)
     axes.set_yticks(range(1, len(series) + 1), [name for name, _ in series], fontsize=8)
     axes.set_xlabel("latency per answer, ms (successful attempt)")
     axes.grid(axis="x", alpha=0.3)
