@@ -181,3 +181,44 @@ def _assert_not_blank(png: bytes) -> None:
     distinct = {tuple(p) for p in flat[:: max(1, len(flat) // 50_000)]}
     assert len(distinct) > 50
     assert (flat.mean(axis=1) < 128).mean() > 0.005  # some dark text
+
+
+def test_a_local_provider_model_starts_the_embedded_server(
+    vendor: VendorFake, tmp_path: Path
+) -> None:
+    # provider: local, as in the default config: the run starts llama.cpp itself and stops it.
+    config = tmp_path / "parity.yaml"
+    config.write_text(
+        "local: {n_threads: 1, startup_timeout_s: 90}\n"
+        "models:\n"
+        "  - {id: local/smollm2, provider: local, residency: on_prem}\n"
+        f"  - {{id: frontier, provider: openai, base_url: '{vendor.openai_url}',\n"
+        f"     api_key_env: {FAKE_KEY_ENV}, upstream_model: frontier-normal}}\n"
+    )
+    prompts = prompts_file(tmp_path / "p.jsonl", [{"id": "hi", "prompt": "Say hello."}])
+    result = CliRunner().invoke(
+        app,
+        [
+            "gaptest",
+            "run",
+            str(prompts),
+            "--models",
+            "local/smollm2,frontier",
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "run"),
+            "--max-tokens",
+            "8",
+            "--json",
+        ],
+        env={FAKE_KEY_ENV: FAKE_KEY},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "complete"
+    assert summary["per_model"]["local/smollm2"]["live"] == 1
+    lines = [json.loads(x) for x in (tmp_path / "run" / "answers.jsonl").read_text().splitlines()]
+    local = next(x for x in lines if x["model"] == "local/smollm2")
+    assert local["output_tokens"] > 0 and local["error"] is None
