@@ -21,6 +21,7 @@ _GROUPS = (
     "parity.cli.cost",
     "parity.cli.advise",
     "parity.cli.route",
+    "parity.cli.router",
 )
 
 

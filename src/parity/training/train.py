@@ -1,0 +1,290 @@
+"""Train a router from a label file: choose by cross-validated APGR, fit, calibrate, save.
+
+The target a prompt router learns is the probability that the strong model's answer is better
+than the weak one's: ``(1 + strong score - weak score) / 2``, so a clear win is 1, a tie 0.5
+and a graded judge score stays graded. Ranking prompts by it is ranking them by the expected
+gain of a strong call, which is exactly what the quality/cost curve rewards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+import parity
+from parity.errors import ConfigError
+from parity.training.calibrate import Target, calibration_fields
+from parity.training.costs import request_costs, request_tokens
+from parity.training.embeddings import CachedEmbedder, EmbedderSpec, build_embedder
+from parity.training.features import Batch
+from parity.training.labels import LabelSet, text_key, write_labels
+from parity.training.metrics import router_metrics, routing_curve
+from parity.training.predictor import Candidate, Predictor, fold_indices, out_of_fold
+from parity.training.store import write_artifact
+
+__all__ = ["TrainConfig", "cascade_candidates", "router_candidates", "train_router"]
+
+Vector = npt.NDArray[np.float64]
+_FOLDS = list[npt.NDArray[np.intp]]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything ``parity router train`` can be told."""
+
+    strong: str
+    weak: str
+    also: tuple[str, ...] = ()
+    embedder: EmbedderSpec | None = None
+    learners: tuple[str, ...] = ("lr", "knn", "gb")
+    folds: int = 5
+    seed: int = 0
+    holdout: float = 0.0
+    cascade: bool = True
+    target: Target = field(default_factory=lambda: Target("quality", 0.95))
+    prices: Mapping[str, float] = field(default_factory=dict)
+    tokens_per_request: float | None = None
+
+    @property
+    def models(self) -> list[str]:
+        return list(dict.fromkeys([self.strong, self.weak, *self.also]))
+
+
+def router_candidates(learners: tuple[str, ...], embeddings: bool) -> list[Candidate]:
+    """The (feature set, learner) pairs to try for the prompt router."""
+    pairs = [("tfidf", "lr"), ("tfidf", "knn"), ("tfidf-svd", "gb")]
+    if embeddings:
+        pairs += [("embed", "lr"), ("embed", "knn"), ("tfidf-svd+embed", "gb")]
+    return [Candidate(f, learner) for f, learner in pairs if learner in learners]
+
+
+def cascade_candidates(learners: tuple[str, ...]) -> list[Candidate]:
+    """The pairs to try for the cascade scorer (kNN has no use for answer checks)."""
+    pairs = [("qa-tfidf+checks", "lr"), ("checks+qa-svd", "gb")]
+    return [Candidate(f, learner) for f, learner in pairs if learner in learners]
+
+
+@dataclass
+class _Selection:
+    """The winner of a cross-validated comparison, its out-of-fold scores and the table."""
+
+    candidate: Candidate
+    oof: Vector
+    table: dict[str, dict[str, Any]]
+
+
+def _select(
+    candidates: list[Candidate],
+    batch: Batch,
+    target: Vector,
+    *,
+    scores: tuple[Vector, Vector],
+    folds: _FOLDS,
+    embedder: CachedEmbedder | None,
+    invert: bool,
+) -> _Selection:
+    """Cross-validate each candidate and keep the best APGR (``invert``: high means weak ok)."""
+    weak, strong = scores
+    best: tuple[float, Candidate, Vector] | None = None
+    table: dict[str, dict[str, Any]] = {}
+    for candidate in candidates:
+        oof = out_of_fold(candidate, batch, target, folds, embedder)
+        routing = 1.0 - oof if invert else oof
+        metrics = router_metrics(routing_curve(routing, weak, strong))
+        table[candidate.name] = metrics.to_json()
+        if best is None or metrics.apgr > best[0]:
+            best = (metrics.apgr, candidate, routing)
+    if best is None:
+        raise ConfigError("no candidate model to train: check --learner")
+    return _Selection(best[1], best[2], table)
+
+
+@dataclass
+class _Parts:
+    """What the artifact will hold, filled in step by step."""
+
+    manifest: dict[str, Any]
+    pickles: dict[str, object] = field(default_factory=dict)
+    arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+
+    def add(self, role: str, file: str, predictor: object, selection: _Selection) -> None:
+        self.pickles[file] = predictor
+        self.arrays[role] = selection.oof
+        self.manifest[role] = {"file": file, "candidate": selection.candidate.name}
+        self.manifest["metrics"]["cv"][role] = selection.table
+        self.manifest["metrics"]["chosen"][role] = selection.candidate.name
+
+
+def train_router(labels: LabelSet, config: TrainConfig, out: Path) -> dict[str, Any]:
+    """Train, calibrate and save an artifact at ``out``; returns its manifest."""
+    usable = labels.with_models(config.models)
+    if len(usable) == 0:
+        raise ConfigError(f"no record scores all of {', '.join(config.models)}", path=labels.path)
+    train, heldout = _split(usable, config.holdout, config.seed)
+    costs = request_costs(train.records, config.models, config.prices, config.tokens_per_request)
+    if config.also and costs is None:
+        raise ConfigError(
+            "choosing among more than two models needs costs: a 'cost' field in the labels "
+            "or --cost MODEL=USD_PER_1M for every model"
+        )
+    folds = fold_indices(len(train), config.folds, config.seed)
+    embedder = None
+    if config.embedder is not None:
+        embedder = build_embedder(config.embedder, cache_size=max(4096, 2 * len(train)))
+    parts = _Parts(_base_manifest(labels, usable, train, heldout, config))
+    parts.manifest["costs"] = (
+        None if costs is None else {"usd": dict(costs.usd), "source": costs.source}
+    )
+    parts.manifest["request_tokens"] = request_tokens(train.records, config.models)
+    weak, strong = train.scores(config.weak), train.scores(config.strong)
+    parts.arrays |= {
+        "keys": np.array([text_key(t) for t in train.texts()]),
+        "weak": weak,
+        "strong": strong,
+    }
+    chosen = _train_prompt_router(train, config, folds, embedder, parts)
+    _train_cascade(train, config, folds, embedder, parts)
+    if config.also:
+        _train_portfolio(train, config, chosen, folds=folds, embedder=embedder, parts=parts)
+    parts.manifest |= calibration_fields(parts.arrays, parts.manifest, config.target, costs)
+    _save(parts, out, heldout)
+    return parts.manifest
+
+
+def _train_prompt_router(
+    train: LabelSet,
+    config: TrainConfig,
+    folds: _FOLDS,
+    embedder: CachedEmbedder | None,
+    parts: _Parts,
+) -> Candidate:
+    batch = Batch(train.texts())
+    weak, strong = parts.arrays["weak"], parts.arrays["strong"]
+    win = (1.0 + strong - weak) / 2.0
+    candidates = router_candidates(config.learners, embedder is not None)
+    selection = _select(
+        candidates, batch, win, scores=(weak, strong), folds=folds, embedder=embedder, invert=False
+    )
+    parts.add(
+        "router", "router.pkl", Predictor(selection.candidate, embedder).fit(batch, win), selection
+    )
+    return selection.candidate
+
+
+def _save(parts: _Parts, out: Path, heldout: LabelSet | None) -> None:
+    extra = {}
+    if heldout is not None:
+        extra_path = out.parent / f".{out.name}.heldout.jsonl"
+        write_labels((r.raw for r in heldout.records), extra_path)
+        extra["heldout.jsonl"] = extra_path
+    try:
+        write_artifact(out, parts.manifest, parts.pickles, parts.arrays, extra)
+    finally:
+        for temporary in extra.values():
+            temporary.unlink(missing_ok=True)
+
+
+def _train_cascade(
+    train: LabelSet,
+    config: TrainConfig,
+    folds: _FOLDS,
+    embedder: CachedEmbedder | None,
+    parts: _Parts,
+) -> None:
+    """The cascade scorer, when every training record has the weak model's answer."""
+    answers = [r.responses.get(config.weak) for r in train.records]
+    candidates = cascade_candidates(config.learners)
+    if not config.cascade or not candidates or any(a is None for a in answers):
+        return
+    batch = Batch(train.texts(), [a or "" for a in answers])
+    weak, strong = parts.arrays["weak"], parts.arrays["strong"]
+    selection = _select(
+        candidates, batch, weak, scores=(weak, strong), folds=folds, embedder=embedder, invert=True
+    )
+    predictor = Predictor(selection.candidate, embedder).fit(batch, weak)
+    parts.add("cascade", "cascade.pkl", predictor, selection)
+
+
+def _train_portfolio(
+    train: LabelSet,
+    config: TrainConfig,
+    candidate: Candidate,
+    *,
+    folds: _FOLDS,
+    embedder: CachedEmbedder | None,
+    parts: _Parts,
+) -> None:
+    """One quality predictor per model, with the router's chosen feature set and learner."""
+    batch = Batch(train.texts())
+    heads: dict[str, Predictor] = {}
+    predicted, actual = [], []
+    for model in config.models:
+        score = train.scores(model)
+        predicted.append(out_of_fold(candidate, batch, score, folds, embedder))
+        actual.append(score)
+        heads[model] = Predictor(candidate, embedder).fit(batch, score)
+    parts.pickles["quality.pkl"] = heads
+    parts.arrays["portfolio_predicted"] = np.column_stack(predicted)
+    parts.arrays["portfolio_actual"] = np.column_stack(actual)
+    parts.manifest["portfolio"] = {"file": "quality.pkl", "candidate": candidate.name}
+
+
+def _split(labels: LabelSet, holdout: float, seed: int) -> tuple[LabelSet, LabelSet | None]:
+    if not 0 <= holdout < 1:
+        raise ConfigError("--holdout must be a fraction in [0, 1)")
+    if holdout == 0:
+        return labels, None
+    order = np.random.default_rng(seed + 1).permutation(len(labels))
+    cut = round(len(labels) * holdout)
+    held = {int(i) for i in order[:cut]}
+    keep = tuple(r for i, r in enumerate(labels.records) if i not in held)
+    out = tuple(r for i, r in enumerate(labels.records) if i in held)
+    return LabelSet(keep, labels.sha256, labels.path), LabelSet(out, labels.sha256, labels.path)
+
+
+def _base_manifest(
+    labels: LabelSet,
+    usable: LabelSet,
+    train: LabelSet,
+    heldout: LabelSet | None,
+    config: TrainConfig,
+) -> dict[str, Any]:
+    import sklearn
+
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    settings = {
+        "learners": list(config.learners),
+        "folds": config.folds,
+        "seed": config.seed,
+        "holdout": config.holdout,
+        "cascade": config.cascade,
+    }
+    identity = json.dumps([labels.sha256, config.models, settings, created]).encode()
+    return {
+        "version": hashlib.sha256(identity).hexdigest()[:12],
+        "created": created,
+        "parity_version": parity.__version__,
+        "sklearn_version": sklearn.__version__,
+        "strong": config.strong,
+        "weak": config.weak,
+        "models": config.models,
+        "embedder": None if config.embedder is None else config.embedder.to_json(),
+        "settings": settings,
+        "metrics": {"cv": {}, "chosen": {}},
+        "training_data": {
+            "path": labels.path,
+            "sha256": labels.sha256,
+            "records": len(labels),
+            "scored_by_all_models": len(usable),
+            "trained_on": len(train),
+            "held_out": 0 if heldout is None else len(heldout),
+        },
+    }
