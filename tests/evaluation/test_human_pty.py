@@ -142,3 +142,18 @@ def test_blind_judging_in_a_terminal(run: Path) -> None:
     data = json.loads(report.stdout)
     assert data["primary_judge"] == "human:tester"
     assert data["pairs"][0]["n"] == 3  # the skip is not a verdict
+
+
+def test_judging_from_a_pipe_prints_json(run: Path) -> None:
+    # Without a terminal, one line per decision; --json keeps stdout machine-readable.
+    done = subprocess.run(
+        [str(PARITY), "gaptest", "judge", str(run), "--as", "script", "--json"],
+        input=b"a\nt\nb\ns\n",
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    outcome = json.loads(done.stdout)
+    assert outcome["decided"] == 4 and outcome["finished"] is True
+    assert sum(outcome["tally"].values()) == 3  # the skip is not counted
+    assert "comparison 1 of 4" in done.stderr.decode()

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from parity.cli.ledger_opts import LedgerOpt, SinceOpt, open_cli_ledger, parse_since
-from parity.cli.output import JSON_OPTION, emit, table
+from parity.cli.output import JSON_OPTION, emit, print_json, table
 from parity.config import load_settings
 from parity.errors import ConfigError
 from parity.evaluation.datasets import Dataset, load_from_ledger, load_prompts
@@ -274,6 +274,9 @@ def judge_command(
     name: Annotated[str, typer.Option("--as", help="Your name, stored with your verdicts.")] = "",
     models: Annotated[str, typer.Option("--models", "-m", help="Only these two models.")] = "",
     include_skipped: Annotated[bool, typer.Option(help="Show skipped comparisons again.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Draw on stderr; print the session's outcome as JSON.")
+    ] = False,
 ) -> None:
     """Judge answers blind in the terminal: A or B (names hidden), tie, skip, quit."""
     from parity.evaluation.judges.terminal import judge_in_terminal, key_reader
@@ -286,14 +289,16 @@ def judge_command(
         raise ConfigError(f"--models must name two or more of: {', '.join(manifest.model_ids)}")
     who = name or os.environ.get("USER", "") or "anonymous"
     with key_reader() as read_key:
-        judge_in_terminal(
+        result = judge_in_terminal(
             run,
             f"human:{who}",
             chosen,
-            console=Console(),
+            console=Console(stderr=as_json),
             read_key=read_key,
             include_skipped=include_skipped,
         )
+    if as_json:
+        print_json(asdict(result))
 
 
 @gaptest_app.command("report")
