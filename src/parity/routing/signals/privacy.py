@@ -50,6 +50,14 @@ __all__ = [
     "chat_texts",
 ]
 
+_WARM_UP = (
+    "mail a@example.com or x@y.q; call 020 7946 0958, (212) 555-0142 or 0800 000 0000; card "
+    "4111 1111 1111 1111; IBAN GB82 WEST 1234 5698 7654 32; SSN 536-22-1234 or 536221234; "
+    "NINO AB 12 34 56 C; ip 10.0.0.1, fe80::1:2:3; 1600 Pennsylvania Avenue; password=hunter22; "
+    "the patient was diagnosed with asthma, MRN 1234567; token ghp_0123456789abcdefghijABCDEFGHIJ"
+    "abcdef; 943 476 5919\n-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----"
+)
+
 # Entities with a fast path of their own; other Presidio entities are probed around numbers.
 _FAST_ENTITIES = frozenset(ENTITY_CLASSES)
 
@@ -134,6 +142,9 @@ class PrivacyDetector:
                 "(pip install 'parity[privacy]')"
             )
         self._allow = frozenset(settings.allow_list)
+        # Libraries compile and load lazily (phonenumbers' region metadata, Presidio's
+        # patterns): one scan of every kind of entity now keeps that off the first requests.
+        self.scan([_WARM_UP])
         self.limitations: tuple[str, ...] = tuple(limits)
         """What this detector cannot see or do fast, in sentences (for logs and `config check`)."""
         self.notes: tuple[str, ...] = (*notes, *limits)

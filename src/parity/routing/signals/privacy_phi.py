@@ -85,7 +85,7 @@ class PhiScanner:
             at
             for cue in self._cues & doc.triggers.keys()
             for at in doc.hits(cue)
-            if at == 0 or not lower[at - 1].isalnum()
+            if (at == 0 or not lower[at - 1].isalnum()) and not _plural(lower, cue, at)
         )
         if not cues:
             return
@@ -102,6 +102,12 @@ class PhiScanner:
                     end = at + len(term)
                     if _whole_word(doc.lower, at, end) and _near(cues, at, self._reach):
                         out.append(Candidate("MEDICAL_TERM", at, end, _SCORE_TERM, "fast"))
+
+
+def _plural(lower: str, cue: str, at: int) -> bool:
+    """True for "patients": a group, not a person (an FAQ for patients holds no PHI)."""
+    end = at + len(cue)
+    return cue == "patient" and lower[end : end + 1] == "s"
 
 
 def _whole_word(lower: str, start: int, end: int) -> bool:

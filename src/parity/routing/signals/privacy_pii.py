@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 
 import phonenumbers
+from phonenumbers import enable_pattern_cache
 
 from parity.routing.signals.privacy_types import Candidate, ScanText
 from parity.routing.signals.privacy_validators import (
@@ -25,12 +26,15 @@ from parity.routing.signals.privacy_validators import (
 
 __all__ = ["PiiScanner"]
 
-_CARD = re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])")
+# Card-shaped: groups of four (Amex 4-6-5), or 13-19 digits in one block; not an ISBN.
+_CARD = re.compile(
+    r"(?<![\w-])(?:(?:\d{4}[ -]){2,4}\d{1,4}|\d{4}[ -]\d{6}[ -]\d{4,5}|\d{13,19})(?![\w-])"
+)
 _SSN = re.compile(r"(?<![\w-])\d{3}([- .]?)\d{2}\1\d{4}(?![\w-])")
 # Phone-shaped: an optional +country and (area), then groups split by one separator each, or
 # one unbroken block of 10-15 digits. "30000-3000" (a sum) and "3.11.2" are not.
 _PHONE = re.compile(
-    r"(?<![\w+.-])(?:(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}"
+    r"(?<![\w+.-])(?:(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{1,4}){1,5}"
     r"|\+?\d{10,15})(?![\w]|[.-]\d)"
 )
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
@@ -84,6 +88,9 @@ class PiiScanner:
     ):
         self._on = frozenset(entities)
         self._allowed = self._on | {"NATIONAL_ID"}
+        # phonenumbers compiles its metadata patterns through re's 512-entry cache, which eight
+        # regions overflow, so every request recompiled some; its own switch keeps them all.
+        enable_pattern_cache()
         self._regions = tuple(phone_regions)
         # Presidio entities without a fast pattern of their own: every longer digit run is
         # offered to Presidio for them.
@@ -132,26 +139,30 @@ class PiiScanner:
         token = _TOKEN_END.match(text, end)
         hi = token.end() if token else end
         if digits >= 6:
-            self._long_numbers(doc, lo, hi, emit)
             # Letters may lead the number by a word or two: "GB82 WEST 1234…", "AB 12 34 56 C".
-            self._lettered(text, max(0, start - 14), hi, emit)
+            ibans = self._lettered(text, max(0, start - 14), hi, emit)
+            self._long_numbers(doc, lo, hi, emit, ibans)
         if "." in text[start:end]:
             self._ips(text, _IPV4, lo, hi, emit)
-        if ":" in text[start:end]:
+        if ":" in text[start:hi]:
             self._ips(text, _IPV6, max(0, start - 40), hi, emit)
         if self._probe:
             emit(Candidate("NATIONAL_ID", start, end, 0.0, "fast", confirm=self._probe))
 
-    def _long_numbers(self, doc: ScanText, lo: int, hi: int, emit: Emit) -> None:
+    def _long_numbers(
+        self, doc: ScanText, lo: int, hi: int, emit: Emit, taken: list[tuple[int, int]]
+    ) -> None:
+        """Cards, SSNs and phones in text[lo:hi], except inside ``taken`` spans (IBANs)."""
         text = doc.text
-        taken: list[tuple[int, int]] = []
         for match in _CARD.finditer(text, lo, hi):
+            if _inside(match.span(), taken):
+                continue
             # Presidio's card check is the same Luhn test, so only passing numbers are kept.
             if 13 <= len(digits_of(match.group())) <= 19 and luhn_valid(match.group()):
                 taken.append(match.span())
                 emit(Candidate("CREDIT_CARD", *match.span(), _SCORE_CARD, "fast"))
         for match in _SSN.finditer(text, lo, hi):
-            if ssn_valid(match.group()):
+            if not _inside(match.span(), taken) and ssn_valid(match.group()):
                 taken.append(match.span())
                 before = doc.lower[max(0, match.start() - 40) : match.start()]
                 if any(cue in before for cue in _SSN_CUES):
@@ -161,12 +172,16 @@ class PiiScanner:
                     score = _SCORE_SSN if match.group(1) else 0.3
                 emit(Candidate("US_SSN", *match.span(), score, "fast", confirm=("US_SSN",)))
         for match in _PHONE.finditer(text, lo, hi):
-            if match.span() not in taken and self._phone_valid(match.group()):
+            if not _inside(match.span(), taken) and self._phone_valid(match.group()):
                 emit(Candidate("PHONE_NUMBER", *match.span(), _SCORE_PHONE, "fast"))
 
     def _phone_valid(self, candidate: str) -> bool:
         count = len(digits_of(candidate))
         if not 7 <= count <= 15 or _DATE.fullmatch(candidate) or _IPV4.fullmatch(candidate):
+            return False
+        # Without a country code, a number is dialled with its area code (10+ digits), a trunk
+        # "0" or an "(area)"; "2000-1800" and "250-135-50" are sums, however valid in Germany.
+        if candidate[0] not in "+(0" and count < 10:
             return False
         regions: tuple[str | None, ...] = (None,) if candidate.startswith("+") else self._regions
         for region in regions:
@@ -184,16 +199,20 @@ class PiiScanner:
             if ip_valid(match.group()):
                 emit(Candidate("IP_ADDRESS", *match.span(), _SCORE_IP, "fast"))
 
-    def _lettered(self, text: str, lo: int, hi: int, emit: Emit) -> None:
+    def _lettered(self, text: str, lo: int, hi: int, emit: Emit) -> list[tuple[int, int]]:
+        """IBANs and NINOs starting near text[lo:hi]; returns the IBANs' spans."""
+        ibans: list[tuple[int, int]] = []
         # An IBAN runs on past this digit run ("GB82 WEST 1234…"): look up to its longest form.
         for match in _IBAN.finditer(text, lo, min(len(text), lo + 50)):
             span = _longest_valid_iban(text, match.start(), match.end())
             # Presidio applies the same length and mod-97 test, so a failure needs no second look.
             if span is not None:
+                ibans.append(span)
                 emit(Candidate("IBAN_CODE", *span, _SCORE_IBAN, "fast"))
         for match in _NINO.finditer(text, lo, min(len(text), hi + 3)):
             if nino_valid(match.group()):
                 emit(Candidate("UK_NINO", *match.span(), _SCORE_NINO, "fast"))
+        return ibans
 
     @staticmethod
     def _addresses(doc: ScanText, emit: Emit) -> None:
@@ -207,6 +226,11 @@ class PiiScanner:
                 for match in _ADDRESS.finditer(text, max(0, at - 72), min(len(text), end + 72)):
                     if match.start() <= at < match.end():
                         emit(Candidate("STREET_ADDRESS", *match.span(), _SCORE_ADDRESS, "fast"))
+
+
+def _inside(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    """True when ``span`` lies within one of ``spans``."""
+    return any(lo <= span[0] and span[1] <= hi for lo, hi in spans)
 
 
 def _longest_valid_iban(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from parity.routing.signals.privacy_types import Candidate, ScanText
+from parity.routing.signals.privacy_validators import shannon_entropy
 
 __all__ = ["SecretScanner", "load_plugins", "plugin_entity"]
 
@@ -71,10 +72,25 @@ _PEM_TRIGGERS = ("-----begin", "putty-user-key-file")
 
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-./+=:")
 _KEY_CHARS = _TOKEN_CHARS - frozenset("=:")
-# A digit with at least seven more word characters after it, on the digit-marked bytes (see
-# ScanText.spans): where a random key is, since nearly every one holds a digit early on.
-_DIGIT_IN_WORD = re.compile(rb"0[A-Za-z0-9_\-./+=]{7}")
+# A digit followed, in the same word, by a letter and six more key characters, on the
+# digit-marked bytes (see ScanText.spans): where a random key is, since nearly every one mixes
+# digits and letters early on; "<<250-135-50=65>>" in a worked sum is not.
+_DIGIT_IN_WORD = re.compile(rb"0[0_\-./+=]*[A-Za-z][A-Za-z0_\-./+=]{6}")
 _MIN_TOKEN = 16
+_MIN_NAMED = 20
+_MIN_ENTROPY = 3.5
+_SCORE_NAMED = 0.7
+_RANDOM_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+=")
+_NAMING_WORDS = (
+    ("token", "ACCESS_TOKEN"),
+    ("bearer", "ACCESS_TOKEN"),
+    ("session", "ACCESS_TOKEN"),
+    ("password", "PASSWORD"),
+    ("passwd", "PASSWORD"),
+    ("secret", "API_KEY"),
+    ("credential", "API_KEY"),
+    ("key", "API_KEY"),
+)
 _MAX_TOKEN = 512
 _LINE_REACH = 160
 _VALUE_REACH = 100
@@ -93,6 +109,11 @@ _BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9\-._~+/]{16,}=*)")
 _PROSE_PASSWORD = re.compile(
     r"(?i)\b(?:password|passwd|pwd|passphrase|passcode)\b(?:\s+(?:for|of|to)\s+\S+)?"
     r"\s*(?:is|was|:=|=|:)\s*[\"'`]?([^\s\"'`]{4,})"
+)
+# access_token=…, "apiKey": "…", client_secret: … (values only; the plugins miss unquoted ones)
+_NAMED_ASSIGNMENT = re.compile(
+    r"(?i)\b([\w.-]*(?:token|secret|api[_-]?key)[\w-]*)[\"']?\s*(?:=|:=|=>|:)\s*[\"']?"
+    r"([A-Za-z0-9\-._~+/]{16,}=*)"
 )
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*-----|---- END SSH2 ENCRYPTED PRIVATE KEY ----")
 _SCORE = 0.9
@@ -136,7 +157,7 @@ class SecretScanner:
         """Append secret candidates found in ``doc``."""
         found: list[Candidate] = []
         for start, end in self._tokens(doc):
-            self._check_token(doc.text, start, end, found)
+            self._check_token(doc, start, end, found)
         for lo, hi, names in self._line_windows(doc):
             self._check_line(doc.text, lo, hi, names, found)
         if self._basic is not None:
@@ -147,9 +168,14 @@ class SecretScanner:
             for start in _merged(doc, _PEM_TRIGGERS):
                 self._check_pem(doc.text, start, found)
         seen: set[tuple[int, int]] = set()
+        # The lines of a PEM block look like keys of their own; the block is reported whole.
+        blocks = [(c.start, c.end) for c in found if c.type == "PRIVATE_KEY"]
         for candidate in found:
             span = (candidate.start, candidate.end)
-            if candidate.type in self._on and span not in seen:
+            inside = candidate.type != "PRIVATE_KEY" and any(
+                lo <= span[0] and span[1] <= hi for lo, hi in blocks
+            )
+            if candidate.type in self._on and span not in seen and not inside:
                 seen.add(span)
                 out.append(candidate)
 
@@ -167,7 +193,8 @@ class SecretScanner:
             if end - start >= _MIN_TOKEN:
                 yield start, end
 
-    def _check_token(self, text: str, start: int, end: int, found: list[Candidate]) -> None:
+    def _check_token(self, doc: ScanText, start: int, end: int, found: list[Candidate]) -> None:
+        text = doc.text
         # A little context on the left: some formats need "AccountKey=" or a quote before them.
         lo = max(0, start - 24)
         hi = min(len(text), end + 2)
@@ -182,6 +209,23 @@ class SecretScanner:
         for pattern, entity in _OWN_TOKEN_PATTERNS:
             for match in pattern.finditer(text, start, end):
                 found.append(Candidate(entity, *match.span(), _SCORE, "fast"))
+        if len(found) == before:
+            self._named_token(doc, start, end, found)
+
+    @staticmethod
+    def _named_token(doc: ScanText, start: int, end: int, found: list[Candidate]) -> None:
+        """A random-looking token right after a word like "token" or "key", in any format:
+        "the session token 6vYuE50i…", "rotate key Qo3j9Vr98…"."""
+        value = doc.text[start:end]
+        if len(value) < _MIN_NAMED or not _RANDOM_CHARS.issuperset(value):
+            return
+        if not _looks_random(value):
+            return
+        before = doc.lower[max(0, start - 32) : start]
+        for word, entity in _NAMING_WORDS:
+            if word in before:
+                found.append(Candidate(entity, start, end, _SCORE_NAMED, "fast"))
+                return
 
     def _line_windows(self, doc: ScanText) -> list[tuple[int, int, dict[str, Any]]]:
         """Windows from a keyword's name to the end of its value, where an assignment follows
@@ -221,6 +265,11 @@ class SecretScanner:
             found.append(Candidate("ACCESS_TOKEN", *match.span(1), _SCORE, "fast"))
         for match in _PROSE_PASSWORD.finditer(text, lo, hi):
             found.append(Candidate("PASSWORD", *match.span(1), _SCORE, "fast"))
+        for match in _NAMED_ASSIGNMENT.finditer(text, lo, hi):
+            value = match.group(2)
+            if _looks_random(value):
+                entity = "ACCESS_TOKEN" if "token" in match.group(1).lower() else "API_KEY"
+                found.append(Candidate(entity, *match.span(2), _SCORE, "fast"))
 
     def _check_pem(self, text: str, at: int, found: list[Candidate]) -> None:
         line_end = text.find("\n", at)
@@ -267,6 +316,12 @@ def _secrets_of(plugin: Any, name: str, window: str) -> Iterator[str]:
             value = secret.strip() if isinstance(secret, str) else ""
             if len(value) >= 4 and not any(ch.isspace() for ch in value):
                 yield value
+
+
+def _looks_random(value: str) -> bool:
+    """Letters and digits mixed, with the spread of characters of a generated key."""
+    mixed = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    return mixed and shannon_entropy(value) >= _MIN_ENTROPY
 
 
 def _merged(doc: ScanText, literals: Iterable[str]) -> list[int]:
