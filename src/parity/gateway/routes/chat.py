@@ -13,9 +13,10 @@ import orjson
 from parity.catalog.deployment import Deployment
 from parity.errors import ParityError, http_status
 from parity.gateway.asgi import ClientGone, Headers, Receive, Scope, Send, read_body, send_bytes
-from parity.gateway.protocol import SSE_DONE, ChatCall, error_bytes, parse_chat, sse_data
+from parity.gateway.protocol import ChatCall, error_bytes, parse_chat
+from parity.gateway.routes.stream import StreamRelay
 from parity.gateway.runtime import Runtime
-from parity.providers.base import Completion, Usage, usage_from
+from parity.providers.base import Completion, Usage
 from parity.routing.executor import Opened, Trace
 from parity.routing.plan import Caller, RoutePlan, RouteRequest
 from parity.store.base import LedgerRow
@@ -180,9 +181,8 @@ class ChatRoute:
             {self.rt.deployments[a.model].residency.value for a in ex.trace.attempts}
         )
         if ex.plan is not None and ex.plan.shadow is not None:
-            ex.row.sent_to = sorted(
-                {*ex.row.sent_to, self.rt.deployments[ex.plan.shadow].residency}
-            )
+            shadow = self.rt.deployments[ex.plan.shadow].residency.value
+            ex.row.sent_to = sorted({*ex.row.sent_to, shadow})
 
     def _trace(self, ex: Exchange) -> dict[str, Any]:
         trace: dict[str, Any] = {}
@@ -236,49 +236,30 @@ class ChatRoute:
         headers = [*_SSE, *ex.headers(deployment.id)]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         ex.row.ttfb_ms = ex.elapsed_ms()
-        usage: Usage | None = None
-        text: list[str] = []
         restorer = None
         if ex.vault is not None:
             from parity.routing.redact import ChatStreamRestorer
 
             restorer = ChatStreamRestorer(ex.vault)
+        relay = StreamRelay(
+            send, model=deployment.id, include_usage=call.include_usage, restorer=restorer
+        )
         chunk: dict[str, Any] | None = opened.first
         try:
             while chunk is not None:
-                if restorer is not None:
-                    chunk = restorer.restore_chunk(chunk)
-                reported = usage_from(chunk.get("usage"))
-                if reported is not None:
-                    usage = reported
-                choices = chunk.get("choices")
-                if choices:
-                    content = (choices[0].get("delta") or {}).get("content")
-                    if isinstance(content, str):
-                        text.append(content)
-                if choices or call.include_usage:
-                    message = {"type": "http.response.body", "body": sse_data(chunk)}
-                    await send({**message, "more_body": True})
+                await relay.forward(chunk)
                 chunk = await anext(opened.rest, None)
-            if restorer is not None:
-                for index, held in restorer.flush().items():
-                    text.append(held)
-                    tail = {"choices": [{"index": index, "delta": {"content": held}}]}
-                    await send(
-                        {"type": "http.response.body", "body": sse_data(tail), "more_body": True}
-                    )
+            await relay.flush_restorer()
             ex.row.status = 200
         except ParityError as exc:
-            # The status line is gone: say it in-band, as OpenAI does, then end the stream.
             ex.row.status = http_status(exc)
             ex.row.error_type, ex.row.error_message = exc.kind, exc.message
-            error_event = {"type": "http.response.body", "body": sse_data(exc.body())}
-            await send({**error_event, "more_body": True})
+            await relay.fail(exc)
         finally:
             await opened.rest.aclose()
-        self._usage(ex, deployment, usage, "".join(text))
+        usage = await relay.close(estimate_tokens(prompt_text(call.body)))
+        self._usage(ex, deployment, usage, "".join(relay.text))
         ex.row.total_ms = ex.elapsed_ms()
-        await send({"type": "http.response.body", "body": SSE_DONE, "more_body": False})
 
     async def _shadow(self, target: str, body: dict[str, Any], ex: Exchange) -> None:
         """Send a copy to the shadow deployment after answering; store it as its own row."""

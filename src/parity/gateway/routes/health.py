@@ -18,7 +18,18 @@ def readiness(runtime: Runtime) -> tuple[int, dict[str, Any]]:
         "written": writer.written if writer else 0,
         "write_failures": writer.failures if writer else 0,
     }
-    local_down = any(state == "down" for model_id, state in models.items())
+    local_down = any(state == "down" for state in models.values())
     ready = runtime.ready and not local_down
-    body = {"status": "ready" if ready else "not_ready", "models": models, "ledger": ledger}
+    body: dict[str, Any] = {
+        "status": "ready" if ready else "not_ready",
+        "models": models,
+        "ledger": ledger,
+    }
+    if runtime.local is not None:
+        body["local_model"] = {
+            "pid": runtime.local.pid,
+            "url": runtime.local.base_url,
+            "restarts": runtime.local.restarts,
+            "model_path": str(runtime.local.model_path),
+        }
     return (200 if ready else 503), body
