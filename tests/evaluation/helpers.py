@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["prompts_file", "received_prompts", "write_config"]
+__all__ = ["csv_file", "prompts_file", "received_prompts", "write_config"]
 
 
 def write_config(path: Path, models: list[dict[str, Any]], ledger: str | None = None) -> Path:
@@ -23,6 +24,15 @@ def write_config(path: Path, models: list[dict[str, Any]], ledger: str | None = 
 def prompts_file(path: Path, rows: list[dict[str, Any]]) -> Path:
     """A JSONL prompts file."""
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def csv_file(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """A CSV prompts file (a recorded run when rows carry ``<model>_response`` columns)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     return path
 
 

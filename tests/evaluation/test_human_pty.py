@@ -3,7 +3,6 @@ until the end, quit and resume."""
 
 from __future__ import annotations
 
-import csv
 import fcntl
 import json
 import os
@@ -20,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from parity.cli.main import app
+from tests.evaluation.helpers import csv_file
 
 PARITY = Path(sys.executable).parent / "parity"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[a-zA-Z]|\x1b\][^\x07]*\x07")
@@ -85,11 +85,7 @@ def run(tmp_path: Path) -> Path:
         }
         for i in range(4)
     ]
-    data = tmp_path / "recorded.csv"
-    with data.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    data = csv_file(tmp_path / "recorded.csv", rows)
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["gaptest", "run", str(data), "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from parity.evaluation.judges import registry
 from parity.evaluation.judges.base import JudgeContext, parse_judge_option
 from parity.evaluation.judges.reference import extract_choice, extract_number, normalise
 from parity.evaluation.records import Answer, Item, Verdict
+from tests.evaluation.helpers import csv_file
 
 
 def _score(kind: str, item: Item, text: str, **options: str) -> float | None:
@@ -172,11 +172,7 @@ def test_judges_combine_per_category_through_the_cli(tmp_path: Path) -> None:
             "frontier_response": "total: 3",
         },
     ]
-    prompts = tmp_path / "prompts.csv"
-    with prompts.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    prompts = csv_file(tmp_path / "prompts.csv", rows)
     schema = tmp_path / "total.schema.json"
     schema.write_text(json.dumps({"type": "object", "required": ["total"]}))
     judges = tmp_path / "judges.yaml"

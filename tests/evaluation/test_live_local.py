@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from parity.cli.main import app
@@ -22,6 +23,43 @@ CHROMIUM = Path("/usr/bin/chromium")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = pytest.mark.slow
+
+
+def _frontier(vendor: VendorFake) -> dict[str, Any]:
+    return {
+        "id": "frontier",
+        "provider": "openai",
+        "base_url": vendor.openai_url,
+        "api_key_env": FAKE_KEY_ENV,
+        "upstream_model": "frontier-normal",
+        "residency": "vendor",
+        "price": {"input": 2.5, "output": 10.0},
+    }
+
+
+def _gaptest_run(config: Path, prompts: Path, out: Path, *extra: str) -> dict[str, Any]:
+    """``parity gaptest run`` of local/smollm2 against frontier; its --json summary."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "gaptest",
+            "run",
+            str(prompts),
+            "--models",
+            "local/smollm2,frontier",
+            "--config",
+            str(config),
+            "--out",
+            str(out),
+            *extra,
+            "--json",
+        ],
+        env={FAKE_KEY_ENV: FAKE_KEY},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    summary: dict[str, Any] = json.loads(result.stdout)
+    return summary
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +79,7 @@ def live_run(
                 "residency": "on_prem",
                 "price": {"input": 0, "output": 0},
             },
-            {
-                "id": "frontier",
-                "provider": "openai",
-                "base_url": vendor_fake.openai_url,
-                "api_key_env": FAKE_KEY_ENV,
-                "upstream_model": "frontier-normal",
-                "residency": "vendor",
-                "price": {"input": 2.5, "output": 10.0},
-            },
+            _frontier(vendor_fake),
         ],
     )
     prompts = prompts_file(
@@ -77,30 +107,17 @@ def live_run(
         ],
     )
     run = folder / "run"
-    result = CliRunner().invoke(
-        app,
-        [
-            "gaptest",
-            "run",
-            str(prompts),
-            "--models",
-            "local/smollm2,frontier",
-            "--config",
-            str(config),
-            "--out",
-            str(run),
-            "--max-tokens",
-            "24",
-            "--concurrency",
-            "2",
-            "--judge",
-            "normalised:contains=true",
-            "--json",
-        ],
-        env={FAKE_KEY_ENV: FAKE_KEY},
-        catch_exceptions=False,
+    _gaptest_run(
+        config,
+        prompts,
+        run,
+        "--max-tokens",
+        "24",
+        "--concurrency",
+        "2",
+        "--judge",
+        "normalised:contains=true",
     )
-    assert result.exit_code == 0, result.output
     return run, vendor_fake.received()
 
 
@@ -189,34 +206,18 @@ def test_a_local_provider_model_starts_the_embedded_server(
     # provider: local, as in the default config: the run starts llama.cpp itself and stops it.
     config = tmp_path / "parity.yaml"
     config.write_text(
-        "local: {n_threads: 1, startup_timeout_s: 90}\n"
-        "models:\n"
-        "  - {id: local/smollm2, provider: local, residency: on_prem}\n"
-        f"  - {{id: frontier, provider: openai, base_url: '{vendor.openai_url}',\n"
-        f"     api_key_env: {FAKE_KEY_ENV}, upstream_model: frontier-normal}}\n"
+        yaml.safe_dump(
+            {
+                "local": {"n_threads": 1, "startup_timeout_s": 90},
+                "models": [
+                    {"id": "local/smollm2", "provider": "local", "residency": "on_prem"},
+                    _frontier(vendor),
+                ],
+            }
+        )
     )
     prompts = prompts_file(tmp_path / "p.jsonl", [{"id": "hi", "prompt": "Say hello."}])
-    result = CliRunner().invoke(
-        app,
-        [
-            "gaptest",
-            "run",
-            str(prompts),
-            "--models",
-            "local/smollm2,frontier",
-            "--config",
-            str(config),
-            "--out",
-            str(tmp_path / "run"),
-            "--max-tokens",
-            "8",
-            "--json",
-        ],
-        env={FAKE_KEY_ENV: FAKE_KEY},
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
+    summary = _gaptest_run(config, prompts, tmp_path / "run", "--max-tokens", "8")
     assert summary["status"] == "complete"
     assert summary["per_model"]["local/smollm2"]["live"] == 1
     lines = [json.loads(x) for x in (tmp_path / "run" / "answers.jsonl").read_text().splitlines()]

@@ -3,7 +3,6 @@ sensitive prompts kept from vendor judges, and agreement with a human."""
 
 from __future__ import annotations
 
-import csv
 import json
 import time
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from parity.cli.main import app
-from tests.evaluation.helpers import write_config
+from tests.evaluation.helpers import csv_file, write_config
 from tests.evaluation.judge_server import judge_server
 
 
@@ -60,11 +59,7 @@ def run(tmp_path: Path) -> Path:
                 "closed_response": closed_text,
             }
         )
-    data = tmp_path / "recorded.csv"
-    with data.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    data = csv_file(tmp_path / "recorded.csv", rows)
     out = tmp_path / "run"
     assert CliRunner().invoke(app, ["gaptest", "run", str(data), "--out", str(out)]).exit_code == 0
     return out

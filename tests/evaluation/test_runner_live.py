@@ -188,7 +188,7 @@ def test_resume_after_kill_makes_no_call_for_finished_items(
     config = write_config(
         tmp_path / "parity.yaml",
         [
-            _deployment(vendor, "open", "slow-0.3", residency="on_prem"),
+            _deployment(vendor, "open", "slow-0.2", residency="on_prem"),
             _deployment(vendor, "closed", "closed-normal"),
         ],
     )
@@ -226,7 +226,7 @@ def test_resume_after_kill_makes_no_call_for_finished_items(
     vendor.reset()
     second = subprocess.run(command, env=env, capture_output=True, timeout=120, check=False)
     assert second.returncode == 0, second.stderr.decode()[-2000:]
-    asked_open = set(received_prompts(vendor.received(), "slow-0.3"))
+    asked_open = set(received_prompts(vendor.received(), "slow-0.2"))
     asked_closed = set(received_prompts(vendor.received(), "closed-normal"))
     done_open = {f"question {i[1:]}" for i, m in finished if m == "open"}
     done_closed = {f"question {i[1:]}" for i, m in finished if m == "closed"}
