@@ -135,6 +135,12 @@ class PiiScanner:
 
     def _around_digits(self, doc: ScanText, start: int, end: int, digits: int, emit: Emit) -> None:
         text = doc.text
+        if self._probe:
+            emit(Candidate("NATIONAL_ID", start, end, 0.0, "fast", confirm=self._probe))
+        run = text[start:end]
+        # Most runs in prose and sums ("2024", "1,500") can be none of the entities below.
+        if digits < 6 and "." not in run and ":" not in run and text[end : end + 1] != ":":
+            return
         lo = max(0, start - 4)
         token = _TOKEN_END.match(text, end)
         hi = token.end() if token else end
@@ -142,12 +148,10 @@ class PiiScanner:
             # Letters may lead the number by a word or two: "GB82 WEST 1234…", "AB 12 34 56 C".
             ibans = self._lettered(text, max(0, start - 14), hi, emit)
             self._long_numbers(doc, lo, hi, emit, ibans)
-        if "." in text[start:end]:
+        if "." in run:
             self._ips(text, _IPV4, lo, hi, emit)
         if ":" in text[start:hi]:
             self._ips(text, _IPV6, max(0, start - 40), hi, emit)
-        if self._probe:
-            emit(Candidate("NATIONAL_ID", start, end, 0.0, "fast", confirm=self._probe))
 
     def _long_numbers(
         self, doc: ScanText, lo: int, hi: int, emit: Emit, taken: list[tuple[int, int]]
