@@ -81,7 +81,7 @@ def test_value_comparison_is_reported_beside_the_files_rule(run_dir: Path) -> No
     assert 0.63 < mixtral < 0.645
 
 
-def test_report_and_labels(run_dir: Path) -> None:
+def test_report_and_labels(run_dir: Path, tmp_path: Path) -> None:
     report = json.loads(
         _invoke("gaptest", "report", str(run_dir), "--judge", "numeric:rule=last_integer", "--json")
     )
@@ -104,3 +104,11 @@ def test_report_and_labels(run_dir: Path) -> None:
     assert first["prompt"].startswith("Janet")
     assert first["scores"] == {MIXTRAL: 1.0, GPT4: 1.0}
     assert set(first["responses"]) == {MIXTRAL, GPT4}
+    # The router's own reader accepts the file (the label-file contract of DESIGN.md).
+    from parity.training.labels import read_labels
+
+    path = tmp_path / "labels.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    label_set = read_labels(path)
+    assert len(label_set) == 1319 and label_set.models() == sorted([MIXTRAL, GPT4])
+    assert label_set.scores(GPT4).mean() == pytest.approx(1130 / 1319)
