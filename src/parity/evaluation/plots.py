@@ -6,6 +6,8 @@ import io
 import re
 from typing import Any
 
+from parity.errors import ConfigError
+
 __all__ = ["latency_plot", "quality_cost_plot", "win_rate_plot"]
 
 _HEADER = re.compile(r"^.*?(?=<svg)", re.DOTALL)
@@ -13,7 +15,10 @@ _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
 
 
 def _figure(width: float, height: float) -> Any:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ConfigError("report plots need matplotlib: pip install 'parity[report]'") from exc
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
