@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, cast
 
 import pytest
 
 from parity.errors import ConfigError
 from parity.routing.signals.privacy import (
+    Candidate,
     DenyList,
     PrivacyDetector,
     PrivacyFindings,
     PrivacySettings,
     RegexRule,
+    ScanText,
 )
 
 JWT = (
@@ -294,3 +297,37 @@ def test_settings_reject_unknown_fields_and_bad_patterns() -> None:
         PrivacySettings.model_validate({"thresholds": 0.5})
     with pytest.raises(ValueError, match="not a valid regular expression"):
         RegexRule(entity="X", pattern="(")
+
+
+class TicketScanner:
+    """A stage of one's own: internal ticket ids, found from their trigger literal."""
+
+    name = "tickets"
+    triggers: tuple[str, ...] = ("tkt-",)
+
+    def scan(self, doc: ScanText, out: list[Candidate]) -> None:
+        for at in doc.hits("tkt-"):
+            end = at + 4
+            while end < len(doc.text) and doc.text[end].isdigit():
+                end += 1
+            if end - at > 4:
+                out.append(Candidate("TICKET", at, end, 1.0, "tickets", data_class="internal"))
+
+
+def test_stages_of_ones_own_register_like_the_built_in_ones() -> None:
+    detector = PrivacyDetector(PrivacySettings(), scanners=[TicketScanner()])
+    text = "Escalate TKT-40211 and mail a@example.com"
+    findings = detector.scan([text])
+    assert found(findings, text) == {("TICKET", "TKT-40211"), ("EMAIL_ADDRESS", "a@example.com")}
+    assert findings.data_classes == {"internal", "pii.email"}
+
+
+def test_without_ahocorasick_the_same_is_found_more_slowly(
+    monkeypatch: pytest.MonkeyPatch, detector: PrivacyDetector
+) -> None:
+    monkeypatch.setitem(sys.modules, "ahocorasick_rs", None)  # makes the import fail
+    slow = PrivacyDetector(PrivacySettings())
+    assert any("ahocorasick-rs" in note for note in slow.limitations)
+    text = "The patient (MRN: 00482913) uses password=hunter2hunter2 and mails a@example.com"
+    assert found(slow.scan([text]), text) == found(detector.scan([text]), text)
+    assert slow.scan([text]).data_classes == {"phi", "secret.password", "pii.email"}

@@ -40,6 +40,7 @@ from parity.routing.signals.privacy_types import (
 )
 
 __all__ = [
+    "Candidate",
     "ChatText",
     "DenyList",
     "Entity",
@@ -47,6 +48,8 @@ __all__ = [
     "PrivacyFindings",
     "PrivacySettings",
     "RegexRule",
+    "ScanText",
+    "Scanner",
     "chat_texts",
 ]
 
@@ -94,8 +97,11 @@ class PrivacyFindings:
 class PrivacyDetector:
     """Finds PII, PHI and secrets in request texts; built once, then shared by all requests."""
 
-    def __init__(self, settings: PrivacySettings):
+    def __init__(self, settings: PrivacySettings, *, scanners: Sequence[Scanner] = ()):
+        """Build every stage from ``settings``; ``scanners`` adds stages of your own (they
+        register exactly like the built-in ones: a name, trigger literals, ``scan()``)."""
         self.settings = settings
+        extra = list(scanners)
         entities = frozenset(settings.entities)
         known_presidio = presidio_entities()
         unknown = sorted(entities - _FAST_ENTITIES - known_presidio)
@@ -106,21 +112,22 @@ class PrivacyDetector:
         except ValueError as exc:
             raise ConfigError(f"privacy.secret_plugins: {exc}") from exc
         probes = sorted(entities - _FAST_ENTITIES)
-        scanners: list[Scanner] = [
+        stages: list[Scanner] = [
             PiiScanner(entities, phone_regions=settings.phone_regions, probe_entities=probes),
             SecretScanner(plugins, entities),
             PhiScanner(entities, context_chars=settings.phi_context_chars),
         ]
         if settings.regexes:
-            scanners.append(RegexScanner(settings.regexes))
+            stages.append(RegexScanner(settings.regexes))
         if settings.deny_lists:
-            scanners.append(DenyListScanner(settings.deny_lists))
+            stages.append(DenyListScanner(settings.deny_lists))
+        stages.extend(extra)
         notes: list[str] = []
         limits: list[str] = []
         if "PERSON" in entities:
             person, note = load_person_scanner(settings.ner_model)
             if person is not None:
-                scanners.append(person)
+                stages.append(person)
                 notes.append(note)
             else:
                 limits.append(note)
@@ -129,13 +136,13 @@ class PrivacyDetector:
                 f"{', '.join(probes)} are not detected: Presidio-only entities need "
                 "privacy.confirm_with_presidio"
             )
-        self._scanners = tuple(scanners)
+        self._scanners = tuple(stages)
         self._presidio = (
             PresidioChecker(entities & known_presidio, phone_regions=settings.phone_regions)
             if settings.confirm_with_presidio
             else None
         )
-        self._triggers = _TriggerFinder(sorted({t for s in scanners for t in s.triggers}))
+        self._triggers = _TriggerFinder(sorted({t for s in stages for t in s.triggers}))
         if not self._triggers.fast:
             limits.append(
                 "trigger literals are found one by one (slow): install ahocorasick-rs "
