@@ -87,6 +87,10 @@ def train(
     learner: Annotated[
         list[str] | None, typer.Option(help=f"Restrict learners ({', '.join(LEARNERS)}).")
     ] = None,
+    candidate: Annotated[
+        list[str] | None,
+        typer.Option(help="Try only these router pairs, e.g. tfidf/lr (repeat); see docs."),
+    ] = None,
     folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed for folds and the held-out split.")] = 0,
     holdout: Annotated[
@@ -112,6 +116,7 @@ def train(
         also=tuple(also or ()),
         embedder=_embedder(embedder, embeddings_url, embeddings_model, embeddings_key_env),
         learners=tuple(learner or LEARNERS),
+        candidates=tuple(candidate or ()),
         folds=folds,
         seed=seed,
         holdout=holdout,

@@ -179,6 +179,11 @@ class CachedEmbedder:
         self._trim()
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
+    @property
+    def inner(self) -> Embedder:
+        """The embedder behind the cache."""
+        return self._inner
+
     def _touch(self, key: str) -> Matrix:
         self._vectors.move_to_end(key)
         return self._vectors[key]

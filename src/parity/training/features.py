@@ -22,7 +22,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from parity.errors import ConfigError
-from parity.training.answer_checks import check_matrix
+from parity.training.answer_checks import CHECK_NAMES, check_matrix
 from parity.training.embeddings import Embedder
 
 __all__ = ["FEATURE_SETS", "Batch", "Featurizer", "Matrix", "needs_answers", "needs_embedder"]
@@ -58,6 +58,11 @@ class _Block(Protocol):
 
     def transform(self, batch: Batch, embedder: Embedder | None) -> Matrix: ...
 
+    def describe(self) -> dict[str, Any]: ...
+
+
+_TFIDF = {"ngram_range": (1, 2), "min_df": 2, "max_features": 50_000, "sublinear_tf": True}
+
 
 class _Tfidf:
     """TF-IDF of the prompt (or prompt and answer), optionally reduced by truncated SVD."""
@@ -68,10 +73,18 @@ class _Tfidf:
         self.source = source
         self.dense = svd_dims is not None
         self._svd_dims = svd_dims
-        self._vectorizer = TfidfVectorizer(
-            ngram_range=(1, 2), min_df=2, max_features=50_000, sublinear_tf=True
-        )
+        self._vectorizer = TfidfVectorizer(**_TFIDF)
         self._svd: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        vocabulary = getattr(self._vectorizer, "vocabulary_", None)
+        return {
+            "block": "tfidf",
+            "text": "prompt and weak answer" if self.source == "qa" else "prompt",
+            **_TFIDF,
+            "vocabulary": None if vocabulary is None else len(vocabulary),
+            "svd_dims": None if self._svd is None else int(self._svd.n_components),
+        }
 
     def _texts(self, batch: Batch) -> list[str]:
         return batch.qa_texts() if self.source == "qa" else list(batch.prompts)
@@ -96,6 +109,9 @@ class _Embed:
 
     dense = True
 
+    def describe(self) -> dict[str, Any]:
+        return {"block": "embedding", "of": "prompt", "model": "see the manifest's embedder"}
+
     def fit(self, batch: Batch, embedder: Embedder | None) -> None:
         _need(embedder)
 
@@ -111,6 +127,9 @@ class _Checks:
     def __init__(self) -> None:
         self._mean: npt.NDArray[np.float64] | None = None
         self._scale: npt.NDArray[np.float64] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"block": "answer_checks", "checks": list(CHECK_NAMES), "standardised": True}
 
     def _raw(self, batch: Batch) -> npt.NDArray[np.float64]:
         if batch.answers is None:
@@ -166,6 +185,10 @@ class Featurizer:
     @property
     def dense(self) -> bool:
         return all(block.dense for block in self._blocks)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The feature configuration, for the artifact's manifest."""
+        return [block.describe() for block in self._blocks]
 
     def fit(self, batch: Batch) -> None:
         for block in self._blocks:

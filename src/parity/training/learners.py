@@ -33,6 +33,8 @@ class Learner(Protocol):
 
     def predict(self, features: Matrix) -> Vector: ...
 
+    def describe(self) -> dict[str, Any]: ...
+
 
 def _doubled(features: Matrix, target: Vector) -> tuple[Matrix, Vector, Vector]:
     """Rows twice: label 1 weighted by the target, label 0 by its complement."""
@@ -62,6 +64,9 @@ class SoftLogistic:
         self._model: Any = None
         self._value: float | None = None
 
+    def describe(self) -> dict[str, Any]:
+        return {"learner": "logistic regression", "C": self._c, "target": "soft (doubled rows)"}
+
     def fit(self, features: Matrix, target: Vector) -> None:
         from sklearn.linear_model import LogisticRegression
 
@@ -90,6 +95,15 @@ class SimilarityKnn:
         self._k, self._sharpness, self._prior = k, sharpness, prior
         self._train: Matrix | None = None
         self._target: Vector = np.zeros(0)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "learner": "similarity-weighted kNN",
+            "k": self._k,
+            "sharpness": self._sharpness,
+            "prior": self._prior,
+            "neighbours": None if self._train is None else int(self._train.shape[0]),
+        }
 
     def fit(self, features: Matrix, target: Vector) -> None:
         self._train, self._target = _unit_rows(features), target.astype(np.float64)
@@ -141,6 +155,9 @@ class SoftBoosting:
             "random_state": 0,
         }
         self._model: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"learner": "histogram gradient boosting (squared error)", **self._params}
 
     def fit(self, features: Matrix, target: Vector) -> None:
         from sklearn.ensemble import HistGradientBoostingRegressor

@@ -24,8 +24,9 @@ from parity.errors import ConfigError
 from parity.training.calibrate import Target, calibration_fields
 from parity.training.costs import request_costs, request_tokens
 from parity.training.embeddings import CachedEmbedder, EmbedderSpec, build_embedder
-from parity.training.features import Batch
+from parity.training.features import FEATURE_SETS, Batch, needs_answers, needs_embedder
 from parity.training.labels import LabelSet, text_key, write_labels
+from parity.training.learners import LEARNERS
 from parity.training.metrics import router_metrics, routing_curve
 from parity.training.predictor import Candidate, Predictor, fold_indices, out_of_fold
 from parity.training.store import write_artifact
@@ -45,6 +46,7 @@ class TrainConfig:
     also: tuple[str, ...] = ()
     embedder: EmbedderSpec | None = None
     learners: tuple[str, ...] = ("lr", "knn", "gb")
+    candidates: tuple[str, ...] = ()  # "features/learner" names: try only these for the router
     folds: int = 5
     seed: int = 0
     holdout: float = 0.0
@@ -58,12 +60,29 @@ class TrainConfig:
         return list(dict.fromkeys([self.strong, self.weak, *self.also]))
 
 
-def router_candidates(learners: tuple[str, ...], embeddings: bool) -> list[Candidate]:
+def router_candidates(
+    learners: tuple[str, ...], embeddings: bool, only: tuple[str, ...] = ()
+) -> list[Candidate]:
     """The (feature set, learner) pairs to try for the prompt router."""
+    if only:
+        return [_named_candidate(name, embeddings) for name in only]
     pairs = [("tfidf", "lr"), ("tfidf", "knn"), ("tfidf-svd", "gb")]
     if embeddings:
         pairs += [("embed", "lr"), ("embed", "knn"), ("tfidf-svd+embed", "gb")]
     return [Candidate(f, learner) for f, learner in pairs if learner in learners]
+
+
+def _named_candidate(name: str, embeddings: bool) -> Candidate:
+    features, _, learner = name.partition("/")
+    if features not in FEATURE_SETS or learner not in LEARNERS or needs_answers(features):
+        known = [f for f in FEATURE_SETS if not needs_answers(f)]
+        raise ConfigError(
+            f"--candidate wants FEATURES/LEARNER with features in {', '.join(known)} and a "
+            f"learner in {', '.join(LEARNERS)}; got {name!r}"
+        )
+    if needs_embedder(features) and not embeddings:
+        raise ConfigError(f"--candidate {name} needs --embedder minilm or http")
+    return Candidate(features, learner)
 
 
 def cascade_candidates(learners: tuple[str, ...]) -> list[Candidate]:
@@ -115,16 +134,26 @@ class _Parts:
     pickles: dict[str, object] = field(default_factory=dict)
     arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
 
-    def add(self, role: str, file: str, predictor: object, selection: _Selection) -> None:
+    def add(self, role: str, file: str, predictor: Predictor, selection: _Selection) -> None:
         self.pickles[file] = predictor
         self.arrays[role] = selection.oof
-        self.manifest[role] = {"file": file, "candidate": selection.candidate.name}
+        self.manifest[role] = {
+            "file": file,
+            "candidate": selection.candidate.name,
+            "features": predictor.featurizer.describe(),
+            "learner": predictor.learner.describe(),
+        }
         self.manifest["metrics"]["cv"][role] = selection.table
         self.manifest["metrics"]["chosen"][role] = selection.candidate.name
 
 
-def train_router(labels: LabelSet, config: TrainConfig, out: Path) -> dict[str, Any]:
-    """Train, calibrate and save an artifact at ``out``; returns its manifest."""
+def train_router(
+    labels: LabelSet, config: TrainConfig, out: Path, *, embedder: CachedEmbedder | None = None
+) -> dict[str, Any]:
+    """Train, calibrate and save an artifact at ``out``; returns its manifest.
+
+    ``embedder`` stands in for the one ``config.embedder`` names (benchmarks share one cache).
+    """
     usable = labels.with_models(config.models)
     if len(usable) == 0:
         raise ConfigError(f"no record scores all of {', '.join(config.models)}", path=labels.path)
@@ -136,8 +165,9 @@ def train_router(labels: LabelSet, config: TrainConfig, out: Path) -> dict[str, 
             "or --cost MODEL=USD_PER_1M for every model"
         )
     folds = fold_indices(len(train), config.folds, config.seed)
-    embedder = None
-    if config.embedder is not None:
+    if config.embedder is None:
+        embedder = None
+    elif embedder is None:
         embedder = build_embedder(config.embedder, cache_size=max(4096, 2 * len(train)))
     parts = _Parts(_base_manifest(labels, usable, train, heldout, config))
     parts.manifest["costs"] = (
@@ -169,7 +199,7 @@ def _train_prompt_router(
     batch = Batch(train.texts())
     weak, strong = parts.arrays["weak"], parts.arrays["strong"]
     win = (1.0 + strong - weak) / 2.0
-    candidates = router_candidates(config.learners, embedder is not None)
+    candidates = router_candidates(config.learners, embedder is not None, config.candidates)
     selection = _select(
         candidates, batch, win, scores=(weak, strong), folds=folds, embedder=embedder, invert=False
     )
