@@ -30,6 +30,7 @@ __all__ = ["Gateway"]
 log = logging.getLogger("parity.gateway")
 
 Handler = Callable[[Scope, Receive, Send, str, float], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _JSON = (b"content-type", b"application/json")
 _NO_MODEL = (b"x-parity-model", b"none")
 
@@ -48,6 +49,7 @@ class Gateway:
         self.startup_error: BaseException | None = None
         self._models_body = b""
         chat = ChatRoute(self.runtime)
+        self._mounts: list[tuple[str, ASGIApp]] = []
         self._routes: dict[str, dict[str, Handler]] = {
             "/v1/chat/completions": {"POST": chat},
             "/chat/completions": {"POST": chat},
@@ -55,6 +57,10 @@ class Gateway:
             "/healthz": {"GET": self._healthz},
             "/readyz": {"GET": self._readyz},
         }
+
+    def mount(self, prefix: str, app: ASGIApp) -> None:
+        """Serve another ASGI app (the dashboard) under ``prefix``; the API paths come first."""
+        self._mounts.append((prefix.rstrip("/"), app))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -68,6 +74,10 @@ class Gateway:
         request_id = "req_" + secrets.token_hex(12)
         methods = self._routes.get(scope["path"])
         if methods is None:
+            for prefix, app in self._mounts:
+                if scope["path"] == prefix or scope["path"].startswith(prefix + "/"):
+                    await app(scope, receive, send)
+                    return
             error: ParityError = NotFound(f"no route for {scope['method']} {scope['path']}")
             await self._error(send, error, request_id)
             return
