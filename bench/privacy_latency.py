@@ -68,6 +68,20 @@ def prompts(seed: int = 7) -> dict[str, list[str]]:
     return {"short": short, "4k": long}
 
 
+# Inputs made to be slow: one long run of a trigger or a shape, 16,000 characters each.
+ADVERSARIAL = {
+    "one 16,000-digit number": "1" * 16_000,
+    "'1.' repeated": "1." * 8_000,
+    "'@' repeated": "@" * 16_000,
+    "'password=x ' repeated": "password=x " * 1_454,
+    "'key: ' repeated": "key: " * 3_200,
+    "a phone number repeated": "(212) 555-0142 " * 1_066,
+    "a card number repeated": "4111 1111 1111 1111 " * 800,
+    "a PEM header repeated": "-----BEGIN RSA PRIVATE KEY-----\n" * 500,
+    "'1 Main Street ' repeated": "1 Main Street " * 1_142,
+}
+
+
 def measure(scan: Callable[[str], object], texts: list[str], repeat: int) -> dict[str, float]:
     """p50/p95/mean of wall and CPU milliseconds per scan (one warm-up pass not counted)."""
     for text in texts:
@@ -105,14 +119,18 @@ def main(argv: list[str] | None = None) -> None:
     fast = PrivacyDetector(PrivacySettings(confirm_with_presidio=False))
     default = PrivacyDetector(settings)
     presidio = PresidioChecker(PRESIDIO_TYPES, phone_regions=settings.phone_regions)
+
+    def default_scan(text: str) -> object:
+        return default.scan([text])
+
     systems: dict[str, tuple[Callable[[str], object], int]] = {
         "fast": (lambda t: fast.scan([t]), args.repeat),
-        "fast+presidio": (lambda t: default.scan([t]), args.repeat),
+        "fast+presidio": (default_scan, args.repeat),
         # Presidio alone is slow on long prompts; fewer passes keep the run short.
         "presidio alone": (presidio.analyze, max(1, args.repeat // 5)),
     }
     load_before = os.getloadavg()
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    results: dict[str, dict[str, dict[str, float]]] = {}  # system -> prompt set -> figures
     for name, (scan, repeat) in systems.items():
         results[name] = {size: measure(scan, texts, repeat) for size, texts in sets.items()}
     load_after = os.getloadavg()
@@ -133,11 +151,20 @@ def main(argv: list[str] | None = None) -> None:
         "short_chars_mean": round(statistics.fmean(len(t) for t in sets["short"])),
         "long_chars_mean": round(statistics.fmean(len(t) for t in sets["4k"])),
     }
+    worst = {name: measure(default_scan, [text], 3) for name, text in ADVERSARIAL.items()}
+    print(
+        "\n| adversarial input, 16,000 characters (default detector) | wall p50 ms | cpu p50 ms |"
+    )
+    print("|---|---|---|")
+    for name, r in worst.items():
+        print(f"| {name} | {r['wall_p50']} | {r['cpu_p50']} |")
     print(
         f"\nload average before {meta['load_average_before']}, after {meta['load_average_after']}"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps({"meta": meta, "results": results, "adversarial": worst}, indent=2) + "\n"
+    )
     print(f"wrote {args.out}")
 
 

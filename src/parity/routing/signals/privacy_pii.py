@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 import phonenumbers
 from phonenumbers import enable_pattern_cache
 
-from parity.routing.signals.privacy_types import Candidate, ScanText
+from parity.routing.signals.privacy_types import Candidate, ScanText, windows
 from parity.routing.signals.privacy_validators import (
     digits_of,
     iban_valid,
@@ -57,6 +57,7 @@ _ADDRESS = re.compile(
 _EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]{1,64}@[\w-]+(?:\.[\w-]+)+")
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 _TOKEN_END = re.compile(r"[^\s,;\"'<>)\]}]{0,64}")
+_EMAIL_ONLY = ("EMAIL_ADDRESS",)
 _SSN_CUES = ("ssn", "social security", "social-security")
 
 # Presidio's scores where Presidio has the entity, so thresholds mean the same on both paths.
@@ -115,23 +116,12 @@ class PiiScanner:
 
     def _emails(self, doc: ScanText, emit: Emit) -> None:
         text = doc.text
-        for at in doc.hits("@"):
-            window = _EMAIL.finditer(text, max(0, at - 65), min(len(text), at + 256))
-            match = next((m for m in window if m.start() <= at < m.end()), None)
-            if match is None:
-                continue
-            tld = match.group().rsplit(".", 1)[-1]
-            good = tld.isalpha() and len(tld) >= 2
-            emit(
-                Candidate(
-                    "EMAIL_ADDRESS",
-                    match.start(),
-                    match.end(),
-                    _SCORE_EMAIL if good else 0.0,
-                    "fast",
-                    confirm=("EMAIL_ADDRESS",),
-                )
-            )
+        for lo, hi in windows(doc.hits("@"), 65, 256, len(text)):
+            for match in _EMAIL.finditer(text, lo, hi):
+                tld = match.group().rsplit(".", 1)[-1]
+                good = tld.isalpha() and len(tld) >= 2
+                score = _SCORE_EMAIL if good else 0.0
+                emit(Candidate("EMAIL_ADDRESS", *match.span(), score, "fast", confirm=_EMAIL_ONLY))
 
     def _around_digits(self, doc: ScanText, start: int, end: int, digits: int, emit: Emit) -> None:
         text = doc.text

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from parity.routing.signals.privacy_types import Candidate, ScanText
+from parity.routing.signals.privacy_types import Candidate, ScanText, windows
 from parity.routing.signals.privacy_validators import shannon_entropy
 
 __all__ = ["SecretScanner", "load_plugins", "plugin_entity"]
@@ -74,8 +74,9 @@ _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 _KEY_CHARS = _TOKEN_CHARS - frozenset("=:")
 # A digit followed, in the same word, by a letter and six more key characters, on the
 # digit-marked bytes (see ScanText.spans): where a random key is, since nearly every one mixes
-# digits and letters early on; "<<250-135-50=65>>" in a worked sum is not.
-_DIGIT_IN_WORD = re.compile(rb"0[0_\-./+=]*[A-Za-z][A-Za-z0_\-./+=]{6}")
+# digits and letters early on; "<<250-135-50=65>>" in a worked sum is not. Every repeat is
+# bounded: an unbounded one made a 16,000-digit prompt cost seconds.
+_DIGIT_IN_WORD = re.compile(rb"0[0_\-./+=]{0,24}[A-Za-z][A-Za-z0_\-./+=]{6}")
 _MIN_TOKEN = 16
 _MIN_NAMED = 20
 _MIN_ENTROPY = 3.5
@@ -161,9 +162,8 @@ class SecretScanner:
         for lo, hi, names in self._line_windows(doc):
             self._check_line(doc.text, lo, hi, names, found)
         if self._basic is not None:
-            for at in doc.hits("@"):
-                lo, hi = max(0, at - _LINE_REACH), min(len(doc.text), at + 2)
-                self._run(self._basic, "BasicAuthDetector", doc.text, (lo, hi), found)
+            for span in windows(doc.hits("@"), _LINE_REACH, 1, len(doc.text)):
+                self._run(self._basic, "BasicAuthDetector", doc.text, span, found)
         if self._pem is not None:
             for start in _merged(doc, _PEM_TRIGGERS):
                 self._check_pem(doc.text, start, found)

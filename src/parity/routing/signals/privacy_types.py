@@ -17,6 +17,7 @@ __all__ = [
     "Scanner",
     "data_class_of",
     "label_of",
+    "windows",
 ]
 
 # Entity type -> data class. Entity names follow Presidio's where Presidio has one, so results
@@ -164,6 +165,19 @@ class ScanText:
             # A few characters (Turkish dotted I) grow when lower-cased; fall back to ASCII only.
             self._lower = lowered if len(lowered) == len(self.text) else self.text.translate(_ASCII)
         return self._lower
+
+
+def windows(positions: list[int], before: int, after: int, limit: int) -> list[tuple[int, int]]:
+    """[p - before, p + after) around sorted ``positions``, merged where they overlap and kept
+    within 0..limit, so that a thousand hits close together cost one pass, not a thousand."""
+    merged: list[tuple[int, int]] = []
+    for position in positions:
+        lo, hi = max(0, position - before), min(limit, position + after)
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def _char_spans(data: bytes, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
