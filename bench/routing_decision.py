@@ -23,11 +23,51 @@ from parity.routing.plan import Caller, RouteRequest
 from parity.routing.router import PolicyRouter
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = (
-    "the order shipped late and the customer asked for a refund because the box was damaged "
-    "please summarise the ticket and suggest a reply that is polite and short we value your "
-    "business and will look into the delivery partner performance this quarter"
-).split()
+WORDS = [
+    "the",
+    "order",
+    "shipped",
+    "late",
+    "and",
+    "the",
+    "customer",
+    "asked",
+    "for",
+    "a",
+    "refund",
+    "because",
+    "the",
+    "box",
+    "was",
+    "damaged",
+    "please",
+    "summarise",
+    "the",
+    "ticket",
+    "and",
+    "suggest",
+    "a",
+    "reply",
+    "that",
+    "is",
+    "polite",
+    "and",
+    "short",
+    "we",
+    "value",
+    "your",
+    "business",
+    "and",
+    "will",
+    "look",
+    "into",
+    "the",
+    "delivery",
+    "partner",
+    "performance",
+    "this",
+    "quarter",
+]
 
 
 def prose(tokens: int, rng: random.Random) -> str:
@@ -38,7 +78,7 @@ def prose(tokens: int, rng: random.Random) -> str:
 def cases(rng: random.Random) -> dict[str, str]:
     secret = " Contact me at jane.doe@example.com or +44 20 7946 0958, card 4111 1111 1111 1111."
     return {
-        "short, clean": "Summarise this ticket: the parcel arrived damaged, customer wants a refund.",
+        "short, clean": "Summarise this ticket: the parcel arrived damaged; they want a refund.",
         "short, sensitive": "Summarise this ticket." + secret,
         "4k tokens, clean": prose(4000, rng),
         "4k tokens, sensitive": prose(2000, rng) + secret + prose(2000, rng),
