@@ -108,3 +108,24 @@ def test_an_unsupported_ledger_url_is_a_one_line_error() -> None:
     done = parity("logs", "--ledger", "mysql://x")
     assert done.returncode == 2
     assert "unsupported ledger URL" in done.stderr
+
+
+def test_usage_counterfactual_compares_with_all_frontier_and_all_local(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger = open_ledger(url)
+    ledger.record(
+        [
+            make_row(1, key_id="a", route="parity/auto", input_tokens=1_000_000, output_tokens=0),
+            make_row(2, key_id="a", route="parity/auto", input_tokens=0, output_tokens=100_000),
+        ]
+    )
+    ledger.close()
+    done = parity("usage", "--ledger", url, "--since", "2025-01-01", "--counterfactual", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    # no vendor deployment in the default config: GPT-4o at the seeds' $2.50/$10.00 per 1M
+    assert data["frontier"] == {"model": "gpt-4o", "input": 2.5, "output": 10.0}
+    [row] = data["rows"]
+    assert (row["key_id"], row["route"], row["requests"]) == ("a", "parity/auto", 2)
+    assert row["all_frontier_usd"] == 2.5 + 1.0
+    assert row["all_local_usd"] == 0.0

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from parity.catalog.deployment import Deployment, Price, ProviderKind, Residency
 from parity.cli.ledger_opts import ConfigOpt, LedgerOpt, SinceOpt, open_cli_ledger, parse_since
 from parity.cli.output import emit, table
+from parity.config import load_settings
+from parity.errors import InvalidField
 from parity.store.base import LedgerRow, RowFilter
 
 __all__ = ["register"]
@@ -95,9 +99,25 @@ def usage(
     config: ConfigOpt = None,
     ledger: LedgerOpt = None,
     since: SinceOpt = "30d",
+    counterfactual: Annotated[
+        bool,
+        typer.Option(
+            "--counterfactual",
+            help="Per day, key and route: spent vs all-frontier vs all-local, and the saving.",
+        ),
+    ] = False,
+    frontier: Annotated[
+        str | None, typer.Option(help="Frontier deployment to compare with (default: priciest).")
+    ] = None,
+    local: Annotated[
+        str | None, typer.Option(help="Local deployment to compare with (default: cheapest).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Tokens and cost per model and UTC day."""
+    """Tokens and cost per model and UTC day (or the counterfactuals, with --counterfactual)."""
+    if counterfactual:
+        _counterfactual(config, ledger, since, frontier, local, as_json)
+        return
     store = open_cli_ledger(config, ledger)
     try:
         rows = store.usage(since=parse_since(since))
@@ -127,6 +147,51 @@ def usage(
         console.print(f"total: ${total:.4f} over {sum(u.requests for u in rows)} requests")
 
     emit([asdict(u) for u in rows], as_json, render)
+
+
+def _counterfactual(
+    config: Path | None,
+    ledger: str | None,
+    since: str | None,
+    frontier: str | None,
+    local: str | None,
+    as_json: bool,
+) -> None:
+    from parity.economics.usage import (
+        counterfactual_json,
+        counterfactual_prices,
+        counterfactuals,
+        render_counterfactuals,
+    )
+
+    settings = load_settings(config)
+    models = list(settings.models)
+    if frontier is None and not any(m.residency is Residency.VENDOR for m in models):
+        # No vendor configured: compare with GPT-4o at its seed price ($2.50/$10.00 per 1M).
+        models.append(
+            Deployment(
+                id="gpt-4o",
+                provider=ProviderKind.OPENAI,
+                base_url="https://api.openai.com/v1",
+                price=Price(input=2.50, output=10.00),
+            )
+        )
+    try:
+        (fid, fprice), (lid, lprice) = counterfactual_prices(models, frontier, local)
+    except ValueError as exc:
+        raise InvalidField(str(exc)) from exc
+    store = open_cli_ledger(config, ledger)
+    try:
+        rows = store.rows(RowFilter(since=parse_since(since), limit=10_000_000))
+    finally:
+        store.close()
+    table = counterfactuals(rows, fprice, lprice)
+    data = counterfactual_json(table, frontier=(fid, fprice), local=(lid, lprice))
+    emit(
+        data,
+        as_json,
+        lambda console: render_counterfactuals(table, console, frontier_name=fid, local_name=lid),
+    )
 
 
 def register(app: typer.Typer) -> None:
