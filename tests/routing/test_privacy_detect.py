@@ -331,3 +331,18 @@ def test_without_ahocorasick_the_same_is_found_more_slowly(
     text = "The patient (MRN: 00482913) uses password=hunter2hunter2 and mails a@example.com"
     assert found(slow.scan([text]), text) == found(detector.scan([text]), text)
     assert slow.scan([text]).data_classes == {"phi", "secret.password", "pii.email"}
+
+
+class BrokenScanner:
+    """A stage that always raises, as a bug in a plugin would."""
+
+    name = "broken"
+    triggers: tuple[str, ...] = ()
+
+    def scan(self, doc: ScanText, out: list[Candidate]) -> None:
+        raise RuntimeError("plugin bug")
+
+
+def test_a_detector_that_cannot_scan_is_refused_at_start() -> None:
+    with pytest.raises(ConfigError, match="start-up scan: RuntimeError: plugin bug"):
+        PrivacyDetector(PrivacySettings(), scanners=[BrokenScanner()])

@@ -150,8 +150,14 @@ class PrivacyDetector:
             )
         self._allow = frozenset(settings.allow_list)
         # Libraries compile and load lazily (phonenumbers' region metadata, Presidio's
-        # patterns): one scan of every kind of entity now keeps that off the first requests.
-        self.scan([_WARM_UP])
+        # patterns): one scan of every kind of entity now keeps that off the first requests,
+        # and a detector that cannot scan is better refused at start than failing every request.
+        try:
+            self._entities([_WARM_UP])
+        except Exception as exc:
+            raise ConfigError(
+                f"privacy: the detector failed its start-up scan: {type(exc).__name__}: {exc}"
+            ) from exc
         self.limitations: tuple[str, ...] = tuple(limits)
         """What this detector cannot see or do fast, in sentences (for logs and `config check`)."""
         self.notes: tuple[str, ...] = (*notes, *limits)
@@ -168,10 +174,7 @@ class PrivacyDetector:
                     f"({self.settings.max_chars}); not scanned",
                     began,
                 )
-            found: list[Entity] = []
-            for index, text in enumerate(texts):
-                if text:
-                    found.extend(self._scan_one(ScanText(text, index)))
+            found = self._entities(texts)
         except Exception as exc:  # fail closed, whatever broke
             return _failed(f"privacy scan failed: {type(exc).__name__}: {exc}", began)
         return PrivacyFindings(
@@ -187,6 +190,13 @@ class PrivacyDetector:
         except Exception as exc:  # a body shape nobody foresaw: fail closed
             return _failed(f"could not read the request body: {exc}", time.perf_counter_ns())
         return self.scan(texts)
+
+    def _entities(self, texts: Sequence[str]) -> list[Entity]:
+        found: list[Entity] = []
+        for index, text in enumerate(texts):
+            if text:
+                found.extend(self._scan_one(ScanText(text, index)))
+        return found
 
     def _scan_one(self, doc: ScanText) -> list[Entity]:
         doc.triggers = self._triggers.find(doc.lower)
