@@ -329,3 +329,21 @@ def test_anthropic_deployments_are_translated_both_ways(
     assert text
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     assert {c.model for c in chunks} == {"claude-fake"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/models"),
+        ("DELETE", "/v1/models"),
+        ("POST", "/healthz"),
+        ("PUT", "/readyz"),
+        ("PATCH", "/v1/chat/completions"),
+    ],
+)
+def test_every_endpoint_refuses_the_wrong_method(
+    gateway: GatewayProcess, method: str, path: str
+) -> None:
+    response = httpx.request(method, f"{gateway.url}{path}", content=b"{}")
+    error = assert_openai_error(response, 405, "not_found_error")
+    assert method in error["message"]
