@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parity.catalog.deployment import Deployment, ProviderKind
 from parity.catalog.license import OrgProfile
+from parity.config.privacy import PrivacySettings
 from parity.config.routing import Budgets, DifficultySettings, Enforce, Route
-from parity.routing.signals.privacy_settings import PrivacySettings
 
 __all__ = [
     "AUTO_ROUTE",

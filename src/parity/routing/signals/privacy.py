@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from parity.config.privacy import DenyList, PrivacySettings, RegexRule
 from parity.errors import ConfigError
 from parity.routing.signals.privacy_chat import ChatText, chat_texts
 from parity.routing.signals.privacy_custom import DenyListScanner, RegexScanner
@@ -29,7 +30,6 @@ from parity.routing.signals.privacy_phi import PhiScanner
 from parity.routing.signals.privacy_pii import PiiScanner
 from parity.routing.signals.privacy_presidio import PresidioChecker, presidio_entities
 from parity.routing.signals.privacy_secrets import SecretScanner, load_plugins
-from parity.routing.signals.privacy_settings import DenyList, PrivacySettings, RegexRule
 from parity.routing.signals.privacy_types import (
     ENTITY_CLASSES,
     UNKNOWN_CLASS,

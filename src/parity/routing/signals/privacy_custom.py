@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from parity.routing.signals.privacy_settings import DenyList, RegexRule
+from parity.config.privacy import DenyList, RegexRule
 from parity.routing.signals.privacy_types import Candidate, ScanText
 
 __all__ = ["DenyListScanner", "RegexScanner"]
