@@ -8,6 +8,7 @@ a text, which is the "Presidio alone" reference the recall study and the benchma
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,8 +21,28 @@ __all__ = ["PresidioChecker", "presidio_entities"]
 _PHONE = "PHONE_NUMBER"
 
 
+def _import_presidio() -> None:
+    """Import presidio_analyzer without its transformers NER engine.
+
+    The package imports its transformers engine (and through thinc, torch) at import time:
+    12-25 s here when torch is installed. Parity uses pattern recognizers only, so both are
+    hidden while presidio loads; later imports of torch or transformers work as usual.
+    """
+    if "presidio_analyzer" in sys.modules:
+        return
+    hidden = [name for name in ("transformers", "torch") if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
+    try:
+        import presidio_analyzer  # noqa: F401
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+
+
 def _pattern_recognizers() -> dict[str, list[Any]]:
     """Every predefined Presidio pattern recognizer, keyed by the entity it finds."""
+    _import_presidio()
     import presidio_analyzer.predefined_recognizers as predefined
     from presidio_analyzer import PatternRecognizer
 
@@ -47,6 +68,8 @@ def _offline_email_recognizer() -> Any:
     from the internet (and logs a traceback when it cannot).
     """
     import tldextract
+
+    _import_presidio()
     from presidio_analyzer.predefined_recognizers import EmailRecognizer
 
     class OfflineEmailRecognizer(EmailRecognizer):
@@ -69,6 +92,7 @@ class PresidioChecker:
     """Presidio recognizers for a set of entity types, built once."""
 
     def __init__(self, entities: Iterable[str], *, phone_regions: Iterable[str] = ()):
+        _import_presidio()
         from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
         wanted = frozenset(entities)
@@ -116,6 +140,7 @@ class PresidioChecker:
         ]
 
     def _build_engine(self) -> Any:
+        _import_presidio()
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
