@@ -139,3 +139,33 @@ def test_when_nothing_fits_the_advice_says_so_and_writes_nothing(tmp_path: Path)
     assert "no open model" in advice.notes[0]
     with pytest.raises(ValueError, match="no model"):
         starter_config(advice)
+
+
+@pytest.mark.parametrize(
+    "profile", [STARTUP, HOSPITAL, SCALE], ids=["startup", "hospital", "scale"]
+)
+def test_the_starter_policy_routes_as_the_advice_says(
+    profile: dict[str, Any], tmp_path: Path
+) -> None:
+    from parity.routing.plan import Caller, RouteRequest
+    from parity.routing.router import PolicyRouter
+
+    advice = _advise(profile)
+    settings = load_settings(write_starter_config(advice, tmp_path / "parity.yaml"), env={})
+    router = PolicyRouter(settings)
+    residency = {m.id: m.residency.value for m in settings.models}
+
+    def plan(text: str) -> tuple[str, ...]:
+        body = {"model": "parity/auto", "messages": [{"role": "user", "content": text}]}
+        return router.plan(RouteRequest("parity/auto", body, Caller())).models
+
+    private = plan("Patient jane.doe@example.com, card 4111 1111 1111 1111: summarise her visit")
+    hard = plan(
+        "Prove step by step why the algorithm's complexity is O(n log n); derive the recurrence, "
+        "explain the trade-offs and compare two designs. You must justify every step?"
+    )
+    if advice.recommendation is not Recommendation.CLOSED:
+        assert {residency[m] for m in private} == {"on_prem"}  # private data stays local
+    if advice.recommendation is Recommendation.HYBRID:
+        assert residency[hard[0]] == "vendor"  # the hard few go to the frontier
+        assert residency[plan("Say hello.")[0]] == "on_prem"  # the easy bulk stays local

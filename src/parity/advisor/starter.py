@@ -1,8 +1,9 @@
-"""A starter parity.yaml from an Advice: the recommended deployments and a parity/auto route.
+"""A starter parity.yaml from an Advice: the recommended deployments and a matching policy.
 
-Today's config schema has ``models:`` and ``routes: {parity/auto: {default: ID}}``. The policy
-the advice implies (``Advice.policy``) is written as comments until the routing-policy schema
-exists; ``starter_config()`` is the one place to extend when it does.
+Open: everything on premises, sensitive data refused at any vendor. Closed: the cheapest
+adequate API by default, structured output checked and escalated, hard prompts to the strongest.
+Hybrid: private data stays local, structured output and hard prompts as for closed, the rest to
+the local model with the frontier as fallback.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _local(advice: Advice, card: ModelCard) -> dict[str, Any]:
 
 
 def starter_config(advice: Advice) -> dict[str, Any]:
-    """The config mapping: deployments for the recommended lanes and the parity/auto route."""
+    """The config mapping: deployments for the recommended lanes and a matching policy."""
     models: list[dict[str, Any]] = []
     local = advice.open_models[0].card if advice.open_models else None
     closed = [c.card for c in advice.closed_models]
@@ -90,11 +91,58 @@ def starter_config(advice: Advice) -> dict[str, Any]:
         models.extend(_closed(card) for card in closed[:2])
     if not models:
         raise ValueError("the advice names no model that fits; nothing to write")
-    ids = {m["id"] for m in models}
-    default = advice.policy.get("default")
-    if not isinstance(default, str) or default not in ids:
-        default = models[0]["id"]
-    return {"models": models, "routes": {"parity/auto": {"default": default}}}
+    config: dict[str, Any] = {"models": models}
+    config.update(_policy(advice, models))
+    return config
+
+
+def _policy(advice: Advice, models: list[dict[str, Any]]) -> dict[str, Any]:
+    """The routes and guards for the recommendation (see docs/routing.md)."""
+    on_prem = [m["id"] for m in models if m["residency"] == "on_prem"]
+    vendor = sorted(
+        (m for m in models if m["residency"] == "vendor"),
+        key=lambda m: (m["price"]["output"], m["price"]["input"]),
+    )
+    cheap = vendor[0]["id"] if vendor else None
+    strong = vendor[-1]["id"] if vendor else None
+    if not vendor:  # open: everything stays on premises
+        return {
+            "enforce": {"sensitive_to_vendor": "reject"},
+            "routes": {"parity/auto": {"default": {"route": on_prem[0], "keep_on_prem": True}}},
+        }
+    structured = {
+        "name": "structured-output-cascade",
+        "when": {"any": [{"shape.json": True}, {"shape.tools": True}]},
+        "then": {
+            "cascade": [on_prem[0] if on_prem else cheap, strong],
+            "validators": ["json", "tool_calls", "not_empty", "not_refusal", "not_truncated"],
+        },
+    }
+    hard = {
+        "name": "hard-to-frontier",
+        "when": {"difficulty.hard": True},  # the heuristic, or a trained router's threshold
+        "then": {"route": strong, "fallbacks": on_prem[:1] or [m for m in [cheap] if m != strong]},
+    }
+    if not on_prem:  # closed: the cheapest adequate API, escalating to the strongest
+        rules = [hard] if cheap != strong else []
+        if cheap != strong:
+            rules.insert(0, structured)
+        default = {"route": cheap, "fallbacks": [strong] if strong != cheap else []}
+        return {"routes": {"parity/auto": {"rules": rules, "default": default}}}
+    private = {
+        "name": "private-stays-local",
+        "when": {"privacy.sensitive": True},
+        "then": {"route": on_prem[0], "keep_on_prem": True},
+    }
+    return {
+        "enforce": {"sensitive_to_vendor": "on_prem"},
+        "routes": {
+            "parity/auto": {
+                "rules": [private, structured, hard],
+                "default": {"route": on_prem[0], "fallbacks": [strong]},
+            }
+        },
+    }
 
 
 def _header(advice: Advice) -> str:
@@ -107,8 +155,7 @@ def _header(advice: Advice) -> str:
         f"  difficulty={a.difficulty.value}, regulation={a.regulation.value}. "
         f"Catalog as of {advice.catalog_as_of}.",
         "",
-        f"Routing policy (written as rules once the routing-policy schema lands): "
-        f"{advice.policy.get('summary', '')}",
+        f"Routing policy: {advice.policy.get('summary', '')}",
     ]
     rules = advice.policy.get("rules")
     if isinstance(rules, list):

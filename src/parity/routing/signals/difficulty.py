@@ -94,7 +94,7 @@ class HeuristicDifficulty:
 
     name = "difficulty"
 
-    def __init__(self, threshold: float = 0.5):
+    def __init__(self, threshold: float = 0.3):
         self.threshold = threshold
 
     def compute(self, request: RouteRequest) -> dict[str, Any]:
@@ -176,4 +176,5 @@ def make_difficulty(settings: DifficultySettings) -> HeuristicDifficulty | Learn
     """The configured difficulty signal."""
     if settings.router_path:
         return LearnedDifficulty(settings.router_path, settings.threshold)
-    return HeuristicDifficulty(settings.threshold if settings.threshold is not None else 0.5)
+    # 0.3: strong reasoning cues alone, or two kinds of cue together (reasoning + code, …)
+    return HeuristicDifficulty(settings.threshold if settings.threshold is not None else 0.3)
