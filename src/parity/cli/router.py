@@ -91,6 +91,9 @@ def train(
         list[str] | None,
         typer.Option(help="Try only these router pairs, e.g. tfidf/lr (repeat); see docs."),
     ] = None,
+    apgr_tolerance: Annotated[
+        float, typer.Option(min=0.0, help="Prefer a faster candidate within this APGR of the best.")
+    ] = 0.01,
     folds: Annotated[int, typer.Option(min=2, help="Cross-validation folds.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed for folds and the held-out split.")] = 0,
     holdout: Annotated[
@@ -117,6 +120,7 @@ def train(
         embedder=_embedder(embedder, embeddings_url, embeddings_model, embeddings_key_env),
         learners=tuple(learner or LEARNERS),
         candidates=tuple(candidate or ()),
+        tolerance=apgr_tolerance,
         folds=folds,
         seed=seed,
         holdout=holdout,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from parity.errors import ConfigError
+from parity.errors import ConfigError, UpstreamError
 from parity.training.embeddings import Embedder, EmbedderSpec, build_embedder
 from parity.training.features import Batch
 from parity.training.portfolio import choose_cheapest, portfolio_choices
@@ -198,7 +198,27 @@ def load_router(
         for head in heads.values():
             head.attach(embedder)
         quality = heads
-    return LoadedRouter(root, manifest, router, cascade, quality)
+    loaded = LoadedRouter(root, manifest, router, cascade, quality)
+    _smoke_test(loaded)
+    return loaded
+
+
+def _smoke_test(router: LoadedRouter) -> None:
+    """Score one prompt now, so that an artifact that loads but cannot score fails at start."""
+    try:
+        router.difficulty("How many legs do three spiders have?")
+        if router.has_cascade:
+            router.weak_ok("How many legs do three spiders have?", "24")
+        if router.uses_portfolio:
+            router.qualities("How many legs do three spiders have?")
+    except UpstreamError:
+        raise  # the embeddings API is down: that error already says so
+    except Exception as exc:  # anything else means this artifact cannot work here
+        raise ConfigError(
+            f"the artifact loads but cannot score a prompt ({type(exc).__name__}: {exc}); "
+            "retrain it with this Parity",
+            path=str(router.path),
+        ) from exc
 
 
 def _predictor(

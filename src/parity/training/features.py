@@ -98,10 +98,26 @@ class _Tfidf:
             self._svd = TruncatedSVD(n_components=dims, random_state=0).fit(matrix)
 
     def transform(self, batch: Batch, embedder: Embedder | None) -> Matrix:
-        matrix = self._vectorizer.transform(self._texts(batch))
+        matrix = _tfidf_transform(self._vectorizer, self._texts(batch))
         if self._svd is None:
             return sp.csr_matrix(matrix)
         return np.asarray(self._svd.transform(matrix), dtype=np.float64)
+
+
+def _tfidf_transform(vectorizer: Any, texts: list[str]) -> sp.csr_matrix:
+    """``vectorizer.transform(texts)`` with the same arithmetic and without its input checks.
+
+    The checks took about a third of a 500-token prompt's decision time on the hot path.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    counts = sp.csr_matrix(CountVectorizer.transform(vectorizer, texts), dtype=np.float64)
+    if _TFIDF["sublinear_tf"]:
+        counts.data = np.log(counts.data) + 1.0
+    counts.data *= vectorizer.idf_[counts.indices]
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    counts.data /= np.repeat(np.where(norms > 0, norms, 1.0), np.diff(counts.indptr))
+    return counts
 
 
 class _Embed:

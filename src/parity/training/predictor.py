@@ -65,6 +65,10 @@ class Predictor:
     def __getstate__(self) -> dict[str, Any]:
         return self.__dict__ | {"_threads": None}
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._threads = None
+
     def attach(self, embedder: Embedder | None) -> None:
         """Give a loaded predictor its embedder back (it is never pickled)."""
         self.featurizer.embedder = embedder

@@ -47,6 +47,7 @@ class TrainConfig:
     embedder: EmbedderSpec | None = None
     learners: tuple[str, ...] = ("lr", "knn", "gb")
     candidates: tuple[str, ...] = ()  # "features/learner" names: try only these for the router
+    tolerance: float = 0.01  # APGR within which the cheaper candidate is preferred
     folds: int = 5
     seed: int = 0
     holdout: float = 0.0
@@ -109,21 +110,27 @@ def _select(
     folds: _FOLDS,
     embedder: CachedEmbedder | None,
     invert: bool,
+    tolerance: float,
 ) -> _Selection:
-    """Cross-validate each candidate and keep the best APGR (``invert``: high means weak ok)."""
+    """Cross-validate each candidate and keep the best APGR (``invert``: high means weak ok).
+
+    Candidates come cheapest first; the first within ``tolerance`` of the best APGR wins, since
+    smaller differences are mostly fold noise and the cheaper one decides faster.
+    """
     weak, strong = scores
-    best: tuple[float, Candidate, Vector] | None = None
+    results: list[tuple[float, Candidate, Vector]] = []
     table: dict[str, dict[str, Any]] = {}
     for candidate in candidates:
         oof = out_of_fold(candidate, batch, target, folds, embedder)
         routing = 1.0 - oof if invert else oof
         metrics = router_metrics(routing_curve(routing, weak, strong))
         table[candidate.name] = metrics.to_json()
-        if best is None or metrics.apgr > best[0]:
-            best = (metrics.apgr, candidate, routing)
-    if best is None:
-        raise ConfigError("no candidate model to train: check --learner")
-    return _Selection(best[1], best[2], table)
+        results.append((metrics.apgr if np.isfinite(metrics.apgr) else 0.0, candidate, routing))
+    if not results:
+        raise ConfigError("no candidate model to train: check --learner and --candidate")
+    top = max(apgr for apgr, _, _ in results)
+    _, chosen, routing = next(r for r in results if r[0] >= top - tolerance)
+    return _Selection(chosen, routing, table)
 
 
 @dataclass
@@ -201,7 +208,14 @@ def _train_prompt_router(
     win = (1.0 + strong - weak) / 2.0
     candidates = router_candidates(config.learners, embedder is not None, config.candidates)
     selection = _select(
-        candidates, batch, win, scores=(weak, strong), folds=folds, embedder=embedder, invert=False
+        candidates,
+        batch,
+        win,
+        scores=(weak, strong),
+        folds=folds,
+        embedder=embedder,
+        invert=False,
+        tolerance=config.tolerance,
     )
     parts.add(
         "router", "router.pkl", Predictor(selection.candidate, embedder).fit(batch, win), selection
@@ -237,7 +251,14 @@ def _train_cascade(
     batch = Batch(train.texts(), [a or "" for a in answers])
     weak, strong = parts.arrays["weak"], parts.arrays["strong"]
     selection = _select(
-        candidates, batch, weak, scores=(weak, strong), folds=folds, embedder=embedder, invert=True
+        candidates,
+        batch,
+        weak,
+        scores=(weak, strong),
+        folds=folds,
+        embedder=embedder,
+        invert=True,
+        tolerance=config.tolerance,
     )
     predictor = Predictor(selection.candidate, embedder).fit(batch, weak)
     parts.add("cascade", "cascade.pkl", predictor, selection)
@@ -295,6 +316,7 @@ def _base_manifest(
         "folds": config.folds,
         "seed": config.seed,
         "holdout": config.holdout,
+        "apgr_tolerance": config.tolerance,
         "cascade": config.cascade,
     }
     identity = json.dumps([labels.sha256, config.models, settings, created]).encode()
