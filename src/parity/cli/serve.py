@@ -75,6 +75,9 @@ def serve(
         _check_port(settings.server.host, settings.server.port)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     gateway = Gateway(settings, os.environ)
+    from parity.web import build_ui  # the dashboard at /ui; gap-test runs from $PARITY_RUNS_DIR
+
+    gateway.mount("/ui", build_ui(gateway.runtime))
     _banner(Console(stderr=True), settings, gateway.runtime.missing_keys)
     uv_config = uvicorn.Config(
         gateway,
