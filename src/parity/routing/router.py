@@ -19,7 +19,7 @@ from parity.config.routing import Then
 from parity.errors import ConfigError, PermissionDenied, PolicyRejected, UnknownModel
 from parity.routing.budget import SpendTracker
 from parity.routing.latency import LatencyBoard
-from parity.routing.plan import RoutePlan, RouteRequest
+from parity.routing.plan import Caller, RoutePlan, RouteRequest
 from parity.routing.policy import Decision, decide, validate_condition
 from parity.routing.signals.base import Signal, SignalContext
 from parity.routing.signals.budget import BudgetSignal
@@ -75,6 +75,7 @@ class PolicyRouter:
         self._rng = rng or random.Random()
         self.signals: dict[str, Signal] = self._build_signals()
         self._audited = settings.enforce.scan_vendor_requests and "privacy" in self.signals
+        self._explicit = self._explicit_plans()
         for name, route in self.routes.items():
             for index, rule in enumerate(route.rules):
                 where = f"routes.{name}.rules[{index}] ({rule.name})"
@@ -116,8 +117,33 @@ class PolicyRouter:
         """Every model id and alias clients may ask for."""
         return sorted(set(self.deployments) | set(self.routes))
 
+    def _explicit_plans(self) -> dict[str, RoutePlan]:
+        """Plans for deployments named directly that no guard can change, built once.
+
+        A guard applies when the deployment's licence is checked, or when it is a vendor and
+        sensitive data is screened or scanned for the audit; those requests take the full path.
+        """
+        denied: dict[str, str] = {}
+        if "licence" in self.signals:
+            denied = dict(self.signals["licence"].compute(RouteRequest("", {}, Caller()))["denied"])
+        screened = self.settings.enforce.sensitive_to_vendor != "allow" or self._audited
+        plans = {}
+        for name, deployment in self.deployments.items():
+            if name in denied or (deployment.residency is Residency.VENDOR and screened):
+                continue
+            plans[name] = RoutePlan(
+                primary=name,
+                rule="explicit",
+                reason="the client named this model",
+                trace={"signals": {}, "rule": "explicit"},
+            )
+        return plans
+
     def plan(self, request: RouteRequest) -> RoutePlan:
         """The plan for ``request``, or a typed refusal."""
+        fixed = self._explicit.get(request.model)
+        if fixed is not None and "x-parity-route" not in request.headers:
+            return fixed  # shared and never mutated: no redaction on this path
         ctx = SignalContext(request, self.signals)
         decision, route = self._decide(request, ctx)
         then = decision.then
