@@ -120,3 +120,26 @@ def test_a_repeated_post_records_one_verdict(world: World) -> None:
         assert bad.status_code == 303
     lines = _lines(world, "human:twice")
     assert len(lines) == 1 and lines[0]["choice"] == "A" and lines[0]["ui"] == "web"
+
+
+def test_skipped_comparisons_come_back_once_when_asked(world: World) -> None:
+    headers = {"authorization": f"Bearer {ADMIN_KEY}"}
+    url = f"{world.ui}/gaptests/{RUN_NAME}/judge"
+    token = re.compile(r'name="comparison" value="([0-9a-f]+)"')
+
+    def judge_all(client: httpx.Client, params: dict[str, str], choices: list[str]) -> None:
+        page = client.get(url, params=params, follow_redirects=True)
+        for choice in choices:
+            found = token.search(page.text)
+            assert found, page.text
+            form = {**dict(page.url.params), "comparison": found.group(1), "choice": choice}
+            page = client.post(url, data=form, follow_redirects=True)
+        assert "All judged" in page.text
+
+    with httpx.Client(headers=headers, trust_env=False, timeout=10) as client:
+        judge_all(client, {"as": "skipper"}, ["skip"] * len(KEYS))
+        done = client.get(url, params={"as": "skipper"})
+        assert "All judged" in done.text and "Every comparison was skipped" in done.text
+        judge_all(client, {"as": "skipper", "skipped": "1"}, ["A"] + ["skip"] * (len(KEYS) - 1))
+    choices = [line["choice"] for line in _lines(world, "human:skipper")]
+    assert choices == ["skip"] * len(KEYS) + ["A"] + ["skip"] * (len(KEYS) - 1)
