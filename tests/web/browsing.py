@@ -29,7 +29,10 @@ class Visit:
         return response
 
     def shot(self, name: str) -> Path:
-        """A full-page screenshot under the test's screenshots folder."""
+        """A full-page screenshot under the test's screenshots folder, after checking that the
+        page fits a laptop screen's width (no sideways scrolling)."""
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= self.page.viewport_size["width"], f"{name} is {width}px wide"
         path = self.world.shots / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
