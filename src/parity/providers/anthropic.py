@@ -17,7 +17,7 @@ from parity.errors import UpstreamProtocolError
 from parity.providers.anthropic_stream import StreamTranslator, error_for_event
 from parity.providers.anthropic_wire import completion_body, request_body
 from parity.providers.base import Completion, usage_from
-from parity.providers.http import SessionHolder, loads_object, post, sse_events
+from parity.providers.http import SessionHolder, fetch, loads_object, post, sse_events
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_BASE_URL", "AnthropicProvider"]
 
@@ -53,8 +53,7 @@ class AnthropicProvider:
         """One non-streaming call."""
         deployment = self.deployment.id
         payload = orjson.dumps(request_body(body, self.deployment))
-        async with post(self._holder, deployment, self._url, payload, self._headers) as r:
-            raw = await r.read()
+        raw = await fetch(self._holder, deployment, self._url, payload, self._headers)
         data = loads_object(raw, deployment)
         if data.get("type") == "error":
             raise error_for_event(deployment, data.get("error"))

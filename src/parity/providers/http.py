@@ -6,7 +6,6 @@ text. The upstream's message is kept so the client sees why.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -28,7 +27,15 @@ from parity.errors import (
     UpstreamTimeout,
 )
 
-__all__ = ["SessionHolder", "error_for_status", "parse_retry_after", "post", "sse_events"]
+__all__ = [
+    "SessionHolder",
+    "error_for_status",
+    "fetch",
+    "loads_object",
+    "parse_retry_after",
+    "post",
+    "sse_events",
+]
 
 
 class SessionHolder:
@@ -129,6 +136,74 @@ def error_for_status(
     return UpstreamError(detail, deployment=deployment, upstream_status=status)
 
 
+# Client-side failures, most specific first: (exception, Parity error, message template).
+_FAILURES: tuple[
+    tuple[type[BaseException] | tuple[type[BaseException], ...], type[UpstreamError], str], ...
+] = (
+    # a connect timeout never reached the upstream, so it is a (retryable) connect error
+    (
+        aiohttp.ConnectionTimeoutError,
+        UpstreamConnectError,
+        "cannot connect to upstream '{name}' at {url} within {connect}s",
+    ),
+    (TimeoutError, UpstreamTimeout, "upstream '{name}' did not answer within {total}s"),
+    (
+        aiohttp.ClientConnectorError,
+        UpstreamConnectError,
+        "cannot connect to upstream '{name}' at {url}: {exc.os_error}",
+    ),
+    (
+        (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError),
+        UpstreamProtocolError,
+        "upstream '{name}' broke the connection: {exc}",
+    ),
+    (aiohttp.ClientError, UpstreamConnectError, "upstream '{name}' failed: {exc}"),
+)
+
+
+def _translate(
+    exc: BaseException, holder: SessionHolder, deployment: str, url: str
+) -> UpstreamError | None:
+    """The typed error for a client-side failure, or None for errors that are not ours."""
+    if isinstance(exc, UpstreamError):
+        return exc
+    for caught, error, template in _FAILURES:
+        if isinstance(exc, caught):
+            message = template.format(
+                name=deployment,
+                url=url,
+                exc=exc,
+                connect=holder.timeout.sock_connect,
+                total=holder.timeout.total,
+            )
+            return error(message, deployment=deployment)
+    return None
+
+
+async def fetch(
+    holder: SessionHolder,
+    deployment: str,
+    url: str,
+    payload: bytes,
+    headers: Mapping[str, str],
+) -> bytes:
+    """POST and return a successful response's body; every failure is a typed upstream error.
+
+    A plain coroutine, not a context manager: this is the hot path of every non-streamed call.
+    """
+    try:
+        async with holder.get().post(url, data=payload, headers=headers) as response:
+            raw = await response.read()
+            if response.status >= 400:
+                raise error_for_status(deployment, response.status, raw, response.headers)
+            return raw
+    except Exception as exc:
+        typed = _translate(exc, holder, deployment, url)
+        if typed is None or typed is exc:
+            raise
+        raise typed from exc
+
+
 @asynccontextmanager
 async def post(
     holder: SessionHolder,
@@ -137,41 +212,18 @@ async def post(
     payload: bytes,
     headers: Mapping[str, str],
 ) -> AsyncIterator[aiohttp.ClientResponse]:
-    """POST and yield a successful response; every failure becomes a typed upstream error."""
+    """POST and yield a successful (streaming) response; failures become typed upstream errors."""
     try:
         async with holder.get().post(url, data=payload, headers=headers) as response:
             if response.status >= 400:
                 raw = await response.read()
                 raise error_for_status(deployment, response.status, raw, response.headers)
             yield response
-    except UpstreamError:
-        raise
-    except aiohttp.ConnectionTimeoutError as exc:  # never reached the upstream: safe to retry
-        raise UpstreamConnectError(
-            f"cannot connect to upstream '{deployment}' at {url} within "
-            f"{holder.timeout.sock_connect}s",
-            deployment=deployment,
-        ) from exc
-    except TimeoutError as exc:
-        raise UpstreamTimeout(
-            f"upstream '{deployment}' did not answer within {holder.timeout.total}s",
-            deployment=deployment,
-        ) from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise UpstreamConnectError(
-            f"cannot connect to upstream '{deployment}' at {url}: {exc.os_error}",
-            deployment=deployment,
-        ) from exc
-    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
-        raise UpstreamProtocolError(
-            f"upstream '{deployment}' broke the connection: {exc}", deployment=deployment
-        ) from exc
-    except aiohttp.ClientError as exc:
-        raise UpstreamConnectError(
-            f"upstream '{deployment}' failed: {exc}", deployment=deployment
-        ) from exc
-    except asyncio.CancelledError:
-        raise
+    except Exception as exc:
+        typed = _translate(exc, holder, deployment, url)
+        if typed is None or typed is exc:
+            raise
+        raise typed from exc
 
 
 async def sse_events(

@@ -10,7 +10,7 @@ import orjson
 from parity.catalog.deployment import Deployment
 from parity.errors import UpstreamProtocolError, UpstreamServerError
 from parity.providers.base import Completion, usage_from
-from parity.providers.http import SessionHolder, loads_object, post, sse_events
+from parity.providers.http import SessionHolder, fetch, loads_object, post, sse_events
 
 __all__ = ["OpenAIProvider"]
 
@@ -37,8 +37,7 @@ class OpenAIProvider:
         # OpenAI answers 400 to stream_options on a non-streamed request
         request = {k: v for k, v in body.items() if k != "stream_options"}
         payload = orjson.dumps({**request, "model": self._wire_model, "stream": False})
-        async with post(self._holder, self.deployment.id, self._url, payload, self._headers) as r:
-            raw = await r.read()
+        raw = await fetch(self._holder, self.deployment.id, self._url, payload, self._headers)
         data = loads_object(raw, self.deployment.id)
         if "choices" not in data:
             raise UpstreamProtocolError(

@@ -5,6 +5,7 @@ Statements use ``?`` placeholders; the PostgreSQL ledger swaps them for ``%s``.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -108,9 +109,14 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+@functools.lru_cache(maxsize=64)
+def _utc_day(day_number: int) -> str:
+    return datetime.fromtimestamp(day_number * 86400, UTC).strftime("%Y-%m-%d")
+
+
 def row_to_tuple(row: LedgerRow) -> tuple[Any, ...]:
     """The INSERT parameters for one row."""
-    day = datetime.fromtimestamp(row.ts, UTC).strftime("%Y-%m-%d")
+    day = _utc_day(int(row.ts // 86400))
     body = row.request_body.decode("utf-8", "replace") if row.request_body is not None else None
     return (
         row.request_id,

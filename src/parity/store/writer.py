@@ -92,9 +92,27 @@ class LedgerWriter:
                     stop = True
                 elif isinstance(item, LedgerRow):
                     self._pending.append(item)
+                if not stop:
+                    stop = self._gather(time.monotonic() + self._interval)
             stop = self._drain_into_pending() or stop
             self._flush(final=False)
         self._final_drain()
+
+    def _gather(self, deadline: float) -> bool:
+        """Collect rows until the batch is full or the interval is over; True at the stop mark.
+
+        Waiting for the interval makes one transaction of many rows under load, instead of
+        one tiny commit per wake-up competing with the request path for the GIL; draining
+        with get_nowait between short sleeps avoids a timed lock wait per row.
+        """
+        while len(self._pending) < self._batch_size:
+            if self._drain_into_pending():
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0 or len(self._pending) >= self._batch_size:
+                return False
+            time.sleep(min(left, 0.02))
+        return False
 
     def _final_drain(self) -> None:
         """Write (or spill) everything still queued."""

@@ -113,7 +113,8 @@ class ChatRoute:
         row.attempts = max(1, len(ex.trace.attempts))
         try:
             row.trace = self._trace(ex)
-            self.rt.tracker.add(row.key_id, row.tenant, row.cost_usd)
+            if self.rt.tracker.active:
+                self.rt.tracker.add(row.key_id, row.tenant, row.cost_usd)
         except Exception as exc:
             log.exception("request %s: building its trace failed", ex.request_id)
             row.trace = {"trace_error": repr(exc)}
