@@ -19,6 +19,7 @@ from parity.errors import ConfigError
 
 __all__ = ["Decision", "Values", "decide", "matches", "validate_condition"]
 
+
 class Values(Protocol):
     """Where conditions read signal values from (a SignalContext)."""
 
