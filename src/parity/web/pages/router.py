@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +24,8 @@ STEPS = 101
 
 
 def _operating_point(score: Any, weak: Any, strong: Any, threshold: float) -> dict[str, float]:
+    import numpy as np  # only when a router is shown: keeps numpy off `parity serve` start
+
     routed = np.asarray(score) >= threshold
     quality = float(np.where(routed, strong, weak).mean())
     best = float(np.mean(strong))
@@ -37,6 +38,8 @@ def _operating_point(score: Any, weak: Any, strong: Any, threshold: float) -> di
 
 
 def _curve_chart(curves: dict[str, Any], point: dict[str, float]) -> dict[str, Any]:
+    import numpy as np  # only when a router is shown: keeps numpy off `parity serve` start
+
     shares = np.linspace(0.0, 1.0, STEPS)
     styles = {"router": (PALETTE[0], False), "cascade": (PALETTE[2], False)}
     styles |= {"random": (PALETTE[6], True), "oracle": (PALETTE[1], True)}
@@ -67,6 +70,8 @@ def _curve_chart(curves: dict[str, Any], point: dict[str, float]) -> dict[str, A
 
 
 def _threshold_chart(score: Any, threshold: float) -> dict[str, Any]:
+    import numpy as np  # only when a router is shown: keeps numpy off `parity serve` start
+
     grid = np.linspace(0.0, 1.0, STEPS)
     values = np.asarray(score, dtype=np.float64)
     shares = [(float(t), float((values >= t).mean())) for t in grid]
