@@ -40,6 +40,7 @@ def _banner(console: Console, settings: Settings, missing_keys: list[str]) -> No
         console.print(
             f"  model: {model.id:<22} {model.provider.value:<9} {model.residency.value:<7} {price}"
         )
+    console.print(f"  dashboard: http://{server.host}:{server.port}/ui/")
     auto = settings.auto_target
     if auto:
         console.print(f"  parity/auto -> {auto}")
