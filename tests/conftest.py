@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.servers import GatewayProcess, start_gateway, start_llama_server
 
 pytest_plugins = ["tests.fakes.fixtures"]
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +50,17 @@ def gateway_factory(tmp_path: Path) -> Iterator[GatewayFactory]:
     yield start
     for gateway in started:
         gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database, dropped at the end of the session."""
+    name = f"parity_test_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required on 127.0.0.1:5432 (database 'test'): {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
