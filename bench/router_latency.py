@@ -109,6 +109,7 @@ def run(calls: int, threads: int, embed: bool) -> dict[str, Any]:
             router = _train(labels, Path(work), name, cache)
             rows |= _time(router, name, prompts, calls)
     return {
+        "load_average_1m_at_end": os.getloadavg()[0],
         "prompt_chars": 2000,
         "threads": threads,
         "cpu": platform.processor() or platform.machine(),

@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from parity.cli.main import app
 from parity.errors import ConfigError
 from parity.training.artifact import load_router
-from tests.training.conftest import STRONG, WEAK
+from tests.training.conftest import GSM8K, STRONG, WEAK, gsm8k_subset
 
 
 @pytest.fixture
@@ -99,3 +101,42 @@ def test_cli_reports_a_broken_artifact_in_one_line(artifact: Path, tmp_path: Pat
     assert done.stdout == ""
     assert done.stderr.strip().count("\n") == 0
     assert "router.pkl does not match its hash" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("file", "is not a directory"), ("foreign directory", "is not a router artifact")],
+)
+def test_train_refuses_an_output_it_would_clobber_before_training(
+    tmp_path: Path, kind: str, message: str
+) -> None:
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("mine")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(
+        app,
+        ["router", "train", str(GSM8K), "--strong", STRONG, "--weak", WEAK, "--out", str(out)],
+    )
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ConfigError)
+    assert message in result.exception.message
+    kept = out if kind == "file" else out / "notes.txt"
+    assert kept.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_train_creates_missing_parent_directories(tmp_path: Path) -> None:
+    labels = gsm8k_subset(tmp_path / "labels.jsonl", 60)
+    out = tmp_path / "a" / "b" / "artifact"
+    result = CliRunner().invoke(
+        app,
+        [
+            "router", "train", str(labels), "--strong", STRONG, "--weak", WEAK, "--out", str(out),
+            "--candidate", "tfidf/lr", "--learner", "lr", "--holdout", "0.2",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert load_router(out).manifest["training_data"]["held_out"] == 12

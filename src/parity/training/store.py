@@ -36,6 +36,7 @@ from parity.errors import ConfigError
 __all__ = [
     "FORMAT",
     "MANIFEST",
+    "check_output",
     "file_sha256",
     "read_arrays",
     "read_manifest",
@@ -156,6 +157,17 @@ def _write_json(file: Path, data: Mapping[str, Any]) -> None:
     temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, file)
+
+
+def check_output(out: Path) -> None:
+    """Fail now, not after training, when ``out`` cannot take an artifact."""
+    _check_replaceable(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the output directory: {exc}", path=str(out)) from exc
+    if not os.access(out.parent, os.W_OK):
+        raise ConfigError("the output directory's parent is not writable", path=str(out))
 
 
 def _check_replaceable(out: Path) -> None:

@@ -29,7 +29,7 @@ from parity.training.labels import LabelSet, text_key, write_labels
 from parity.training.learners import LEARNERS
 from parity.training.metrics import router_metrics, routing_curve
 from parity.training.predictor import Candidate, Predictor, fold_indices, out_of_fold
-from parity.training.store import write_artifact
+from parity.training.store import check_output, write_artifact
 
 __all__ = ["TrainConfig", "cascade_candidates", "router_candidates", "train_router"]
 
@@ -161,6 +161,7 @@ def train_router(
 
     ``embedder`` stands in for the one ``config.embedder`` names (benchmarks share one cache).
     """
+    check_output(out)
     usable = labels.with_models(config.models)
     if len(usable) == 0:
         raise ConfigError(f"no record scores all of {', '.join(config.models)}", path=labels.path)
