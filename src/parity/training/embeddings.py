@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import urllib.error
 import urllib.request
 from collections import OrderedDict
@@ -154,43 +155,47 @@ def _vectors(payload: Any, expected: int, url: str) -> list[list[float]]:
 
 
 class CachedEmbedder:
-    """An LRU of vectors keyed by the prompt's hash, in front of another embedder."""
+    """An LRU of vectors keyed by the prompt's hash, in front of another embedder.
+
+    Safe to share between threads: the lock guards the dictionary, never the model call.
+    """
 
     def __init__(self, inner: Embedder, size: int = 4096) -> None:
         self._inner = inner
         self._size = size
         self._vectors: OrderedDict[str, Matrix] = OrderedDict()
+        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def embed(self, texts: Sequence[str]) -> Matrix:
         keys = [text_key(t) for t in texts]
+        found: dict[str, Matrix] = {}
         todo: dict[str, str] = {}
-        for key, text in zip(keys, texts, strict=True):
-            if key not in self._vectors:
-                todo.setdefault(key, text)
+        with self._lock:
+            for key, text in zip(keys, texts, strict=True):
+                if key in self._vectors:
+                    self._vectors.move_to_end(key)
+                    found[key] = self._vectors[key]
+                elif key not in todo:
+                    todo[key] = text
         if todo:
             fresh = self._inner.embed(list(todo.values()))
-            for key, row in zip(todo, fresh, strict=True):
-                self._vectors[key] = row
-        self.misses += len(todo)
-        self.hits += len(texts) - len(todo)
-        rows = [self._touch(k) for k in keys]
-        self._trim()
+            found.update(zip(todo, fresh, strict=True))
+        with self._lock:
+            for key in todo:
+                self._vectors[key] = found[key]
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+            self.misses += len(todo)
+            self.hits += len(texts) - len(todo)
+        rows = [found[k] for k in keys]
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
     @property
     def inner(self) -> Embedder:
         """The embedder behind the cache."""
         return self._inner
-
-    def _touch(self, key: str) -> Matrix:
-        self._vectors.move_to_end(key)
-        return self._vectors[key]
-
-    def _trim(self) -> None:
-        while len(self._vectors) > self._size:
-            self._vectors.popitem(last=False)
 
 
 def _minilm(spec: EmbedderSpec) -> Embedder:
