@@ -56,7 +56,7 @@ class Predictor:
         for each other), and scoring one prompt gains nothing from them.
         """
         if self._threads is None:
-            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+            from threadpoolctl import ThreadpoolController
 
             self._threads = ThreadpoolController()
         limited: AbstractContextManager[Any] = self._threads.limit(limits=1)

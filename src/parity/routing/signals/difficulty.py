@@ -16,6 +16,7 @@ from typing import Any
 from parity.config.routing import DifficultySettings
 from parity.routing.plan import RouteRequest
 from parity.routing.signals.shape import estimate_prompt_tokens
+from parity.training.labels import render_messages
 
 __all__ = ["HeuristicDifficulty", "LearnedDifficulty", "last_user_text", "make_difficulty"]
 
@@ -161,7 +162,9 @@ class LearnedDifficulty:
         """The artifact's score for the user's text."""
         self._maybe_reload()
         router = self.router
-        score = float(router.difficulty(last_user_text(request)))
+        # the same rendering of the chat the router was trained on
+        messages = request.body.get("messages") or []
+        score = float(router.difficulty(render_messages(messages)))
         return {
             "score": round(score, 4),
             "hard": score >= self.threshold,
