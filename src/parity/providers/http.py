@@ -41,8 +41,9 @@ __all__ = [
 class SessionHolder:
     """One pooled aiohttp session per deployment, created in the running loop on first use."""
 
-    def __init__(self, deployment: Deployment):
+    def __init__(self, deployment: Deployment, headers: Mapping[str, str] | None = None):
         self._deployment = deployment
+        self._headers = dict(headers or {})  # sent with every request, merged once per session
         self._session: aiohttp.ClientSession | None = None
         self.timeout = aiohttp.ClientTimeout(
             total=deployment.timeout_s, sock_connect=deployment.connect_timeout_s
@@ -62,6 +63,7 @@ class SessionHolder:
                 json_serialize=lambda o: orjson.dumps(o).decode(),
                 auto_decompress=True,
                 skip_auto_headers=("User-Agent",),
+                headers=self._headers,
             )
         return self._session
 
@@ -185,7 +187,7 @@ async def fetch(
     deployment: str,
     url: str,
     payload: bytes,
-    headers: Mapping[str, str],
+    headers: Mapping[str, str] | None = None,
 ) -> bytes:
     """POST and return a successful response's body; every failure is a typed upstream error.
 

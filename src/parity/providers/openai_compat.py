@@ -27,17 +27,16 @@ class OpenAIProvider:
         key = env.get(deployment.api_key_env) if deployment.api_key_env else None
         if key:
             headers["authorization"] = f"Bearer {key}"
-        self._headers = headers
-        self._stream_headers = {**headers, "accept": "text/event-stream"}
+        self._stream_headers = {"accept": "text/event-stream"}
         self._wire_model = deployment.wire_model
-        self._holder = SessionHolder(deployment)
+        self._holder = SessionHolder(deployment, headers)  # aiohttp merges them once
 
     async def chat(self, body: dict[str, Any]) -> Completion:
         """One non-streaming call."""
         # OpenAI answers 400 to stream_options on a non-streamed request
         request = {k: v for k, v in body.items() if k != "stream_options"}
         payload = orjson.dumps({**request, "model": self._wire_model, "stream": False})
-        raw = await fetch(self._holder, self.deployment.id, self._url, payload, self._headers)
+        raw = await fetch(self._holder, self.deployment.id, self._url, payload)
         data = loads_object(raw, self.deployment.id)
         if "choices" not in data:
             raise UpstreamProtocolError(
