@@ -16,7 +16,17 @@ from typing import Any
 import httpx
 import yaml
 
-__all__ = ["GatewayProcess", "free_port", "start_gateway", "start_llama_server", "wait_http"]
+from parity.store.base import LedgerRow, RowFilter
+from parity.store.factory import open_ledger
+
+__all__ = [
+    "GatewayProcess",
+    "free_port",
+    "start_gateway",
+    "start_llama_server",
+    "wait_for_rows",
+    "wait_http",
+]
 
 
 def free_port() -> int:
@@ -147,3 +157,19 @@ def start_gateway(
     url = f"http://127.0.0.1:{port}"
     wait_http(url + ready_path, proc, log)
     return GatewayProcess(proc, url, ledger_url, log, home, child_env)
+
+
+def wait_for_rows(ledger_url: str, ids: set[str], timeout: float = 10) -> dict[str, LedgerRow]:
+    """The ledger rows of ``ids``, waiting for the writer's next flush; fails if one never comes."""
+    ledger = open_ledger(ledger_url)
+    found: dict[str, LedgerRow] = {}
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = {r.request_id: r for r in ledger.rows(RowFilter(limit=100_000))}
+            if ids <= set(found):
+                return {i: found[i] for i in ids}
+            time.sleep(0.05)
+    finally:
+        ledger.close()
+    raise AssertionError(f"never reached the ledger: {sorted(ids - set(found))}")

@@ -7,7 +7,6 @@ model name that makes it misbehave in one way.
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +14,9 @@ import httpx
 import openai
 import pytest
 
-from parity.store.base import LedgerRow, RowFilter
-from parity.store.factory import open_ledger
+from parity.store.base import LedgerRow
 from tests.fakes.fixtures import VendorFake
-from tests.servers import GatewayProcess, start_gateway
+from tests.servers import GatewayProcess, start_gateway, wait_for_rows
 
 MAX_BODY = 4096
 
@@ -86,17 +84,7 @@ def chat(gw: GatewayProcess, model: str, **extra: Any) -> httpx.Response:
 
 
 def ledger_row(gw: GatewayProcess, request_id: str) -> LedgerRow:
-    ledger = open_ledger(gw.ledger_url)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            for row in ledger.rows(RowFilter(limit=500)):
-                if row.request_id == request_id:
-                    return row
-            time.sleep(0.05)
-    finally:
-        ledger.close()
-    raise AssertionError(f"{request_id} never reached the ledger")
+    return wait_for_rows(gw.ledger_url, {request_id})[request_id]
 
 
 def assert_openai_error(response: httpx.Response, status: int, error_type: str) -> dict[str, Any]:

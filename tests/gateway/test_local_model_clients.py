@@ -7,16 +7,14 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
 
-from parity.store.base import LedgerRow, RowFilter
-from parity.store.factory import open_ledger
-from tests.servers import GatewayProcess, start_gateway
+from parity.store.base import LedgerRow
+from tests.servers import GatewayProcess, start_gateway, wait_for_rows
 
 PRICE_IN, PRICE_OUT = 0.10, 0.20
 MESSAGES: list[Any] = [{"role": "user", "content": "Name one colour."}]
@@ -50,17 +48,7 @@ def client(gateway: GatewayProcess) -> openai.OpenAI:
 
 
 def rows(gateway: GatewayProcess, ids: set[str]) -> dict[str, LedgerRow]:
-    ledger = open_ledger(gateway.ledger_url)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            found = {r.request_id: r for r in ledger.rows(RowFilter(limit=1000))}
-            if ids <= set(found):
-                return {i: found[i] for i in ids}
-            time.sleep(0.05)
-    finally:
-        ledger.close()
-    raise AssertionError(f"missing from the ledger: {ids - set(found)}")
+    return wait_for_rows(gateway.ledger_url, ids)
 
 
 def test_sync_completion_with_headers_usage_and_ledger_row(

@@ -15,10 +15,9 @@ import httpx
 import openai
 import pytest
 
-from parity.store.base import LedgerRow, RowFilter
-from parity.store.factory import open_ledger
+from parity.store.base import LedgerRow
 from tests.fakes.fixtures import VendorFake
-from tests.servers import GatewayProcess, start_gateway
+from tests.servers import GatewayProcess, start_gateway, wait_for_rows
 
 KEYS = {"USER_KEY": "sk-user", "ADMIN_KEY": "sk-admin", "SPENDER_KEY": "sk-spender"}
 SECRET = "My email is jane.doe@example.com and my card is 4111 1111 1111 1111. Summarise my order."
@@ -150,17 +149,7 @@ def ask(
 
 
 def row_of(gw: GatewayProcess, request_id: str) -> LedgerRow:
-    ledger = open_ledger(gw.ledger_url)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            for row in ledger.rows(RowFilter(limit=1000)):
-                if row.request_id == request_id:
-                    return row
-            time.sleep(0.05)
-    finally:
-        ledger.close()
-    raise AssertionError(f"{request_id} is not in the ledger")
+    return wait_for_rows(gw.ledger_url, {request_id})[request_id]
 
 
 def test_card_numbers_and_emails_never_reach_the_vendor(
