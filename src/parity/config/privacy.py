@@ -77,26 +77,30 @@ def _check_entity(value: str) -> str:
     return value
 
 
-class RegexRule(BaseModel):
-    """A user pattern: every match is an entity of ``entity`` in ``data_class``."""
+class _CustomEntity(BaseModel):
+    """What user-defined detectors share: an entity name and the data class it reports."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("entity", check_fields=False)  # the fields live in the subclasses
+    @classmethod
+    def _entity_name(cls, value: str) -> str:
+        return _check_entity(value)
+
+    @field_validator("data_class", check_fields=False)
+    @classmethod
+    def _class_name(cls, value: str) -> str:
+        return _check_data_class(value)
+
+
+class RegexRule(_CustomEntity):
+    """A user pattern: every match is an entity of ``entity`` in ``data_class``."""
 
     entity: str = Field(description="Entity name, upper case (also the placeholder label).")
     pattern: str = Field(description="A Python regular expression.")
     data_class: str = Field("pii.custom", description="Data class reported when it matches.")
     score: float = Field(0.9, ge=0, le=1, description="Score given to each match.")
     ignore_case: bool = Field(False, description="Match without regard to case.")
-
-    @field_validator("entity")
-    @classmethod
-    def _entity_name(cls, value: str) -> str:
-        return _check_entity(value)
-
-    @field_validator("data_class")
-    @classmethod
-    def _class_name(cls, value: str) -> str:
-        return _check_data_class(value)
 
     @field_validator("pattern")
     @classmethod
@@ -108,25 +112,13 @@ class RegexRule(BaseModel):
         return value
 
 
-class DenyList(BaseModel):
+class DenyList(_CustomEntity):
     """Terms that are sensitive by name: project code names, customers, patients' wards…"""
-
-    model_config = ConfigDict(extra="forbid")
 
     entity: str = Field(description="Entity name, upper case (also the placeholder label).")
     terms: list[str] = Field(min_length=1, description="The terms; matched on word boundaries.")
     data_class: str = Field("confidential", description="Data class reported when one is found.")
     case_sensitive: bool = Field(False, description="Match the terms' case exactly.")
-
-    @field_validator("entity")
-    @classmethod
-    def _entity_name(cls, value: str) -> str:
-        return _check_entity(value)
-
-    @field_validator("data_class")
-    @classmethod
-    def _class_name(cls, value: str) -> str:
-        return _check_data_class(value)
 
     @field_validator("terms")
     @classmethod

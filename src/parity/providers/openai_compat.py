@@ -34,8 +34,9 @@ class OpenAIProvider:
     async def chat(self, body: dict[str, Any]) -> Completion:
         """One non-streaming call."""
         # OpenAI answers 400 to stream_options on a non-streamed request
-        request = {k: v for k, v in body.items() if k != "stream_options"}
-        payload = orjson.dumps({**request, "model": self._wire_model, "stream": False})
+        request = {**body, "model": self._wire_model, "stream": False}
+        request.pop("stream_options", None)
+        payload = orjson.dumps(request)
         raw = await fetch(self._holder, self.deployment.id, self._url, payload)
         data = loads_object(raw, self.deployment.id)
         if "choices" not in data:

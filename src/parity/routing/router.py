@@ -33,6 +33,11 @@ __all__ = ["PolicyRouter", "Router"]
 class Router(Protocol):
     """Decides which deployment serves a request."""
 
+    @property
+    def names(self) -> list[str]:
+        """Every model id and alias clients may ask for."""
+        ...
+
     def plan(self, request: RouteRequest) -> RoutePlan:
         """A plan for ``request``, or a typed error (unknown model, rejected)."""
         ...

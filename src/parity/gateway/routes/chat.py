@@ -19,6 +19,7 @@ from parity.gateway.runtime import Runtime
 from parity.providers.base import Completion, Usage
 from parity.routing.executor import Opened, Trace
 from parity.routing.plan import Caller, RoutePlan, RouteRequest
+from parity.routing.signals.shape import estimate_prompt_tokens
 from parity.store.base import LedgerRow
 
 __all__ = ["ChatRoute"]
@@ -36,18 +37,6 @@ _SSE = [
 def estimate_tokens(text: str) -> int:
     """About four characters a token: used only when the upstream reports no usage."""
     return (len(text) + 3) // 4
-
-
-def prompt_text(body: dict[str, Any]) -> str:
-    """All message text of a chat body, for token estimates."""
-    parts: list[str] = []
-    for message in body.get("messages") or ():
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts.extend(p.get("text", "") for p in content if isinstance(p, dict))
-    return "\n".join(parts)
 
 
 @dataclass(slots=True)
@@ -207,7 +196,7 @@ class ChatRoute:
         call = ex.call
         assert call is not None
         if usage is None:
-            usage = Usage(estimate_tokens(prompt_text(call.body)), estimate_tokens(text), True)
+            usage = Usage(estimate_prompt_tokens(call.body), estimate_tokens(text), True)
         row = ex.row
         row.input_tokens, row.output_tokens = usage.input_tokens, usage.output_tokens
         row.usage_estimated = usage.estimated
@@ -258,7 +247,7 @@ class ChatRoute:
             await relay.fail(exc)
         finally:
             await opened.rest.aclose()
-        usage = await relay.close(estimate_tokens(prompt_text(call.body)))
+        usage = await relay.close(estimate_prompt_tokens(call.body))
         self._usage(ex, deployment, usage, "".join(relay.text))
         ex.row.total_ms = ex.elapsed_ms()
 
@@ -288,7 +277,7 @@ class ChatRoute:
             row.status = 200
             row.response_text = completion.text
             usage = completion.usage or Usage(
-                estimate_tokens(prompt_text(copy)), estimate_tokens(completion.text), True
+                estimate_prompt_tokens(copy), estimate_tokens(completion.text), True
             )
             row.input_tokens, row.output_tokens = usage.input_tokens, usage.output_tokens
             row.usage_estimated = usage.estimated

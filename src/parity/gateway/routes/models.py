@@ -24,7 +24,7 @@ def models_body(runtime: Runtime) -> bytes:
         for deployment in runtime.deployments.values()
     ]
     known = set(runtime.deployments)
-    for name in runtime.router.names if hasattr(runtime.router, "names") else []:
+    for name in runtime.router.names:
         if name not in known:
             data.append({"id": name, "object": "model", "created": 0, "owned_by": "parity"})
     return orjson.dumps({"object": "list", "data": data})
