@@ -131,6 +131,7 @@ def load_settings(
         ("server.host", "PARITY_HOST"),
         ("server.port", "PARITY_PORT"),
         ("ledger.url", "PARITY_LEDGER_URL"),
+        ("limits.redis_url", "PARITY_REDIS_URL"),
     ):
         if env.get(env_name):
             _set(layered, dotted, env[env_name])
