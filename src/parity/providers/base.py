@@ -85,9 +85,9 @@ def completion_text(body: dict[str, Any]) -> str:
     return ""
 
 
-def usage_from(data: dict[str, Any] | None) -> Usage | None:
-    """Usage from an OpenAI ``usage`` object, or None when absent."""
-    if not data:
+def usage_from(data: Any) -> Usage | None:
+    """Usage from an OpenAI ``usage`` object, or None when absent or not an object."""
+    if not isinstance(data, dict):
         return None
     prompt = data.get("prompt_tokens")
     completion = data.get("completion_tokens")

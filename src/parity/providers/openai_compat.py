@@ -39,9 +39,10 @@ class OpenAIProvider:
         payload = orjson.dumps(request)
         raw = await fetch(self._holder, self.deployment.id, self._url, payload)
         data = loads_object(raw, self.deployment.id)
-        if "choices" not in data:
+        choices = data.get("choices")
+        if not _well_formed(choices, "message"):
             raise UpstreamProtocolError(
-                f"upstream '{self.deployment.id}' answered without choices: {raw[:200]!r}",
+                f"upstream '{self.deployment.id}' answered without valid choices: {raw[:200]!r}",
                 deployment=self.deployment.id,
             )
         data["model"] = self.deployment.id
@@ -71,8 +72,14 @@ class OpenAIProvider:
                         f"upstream '{deployment}' failed mid-stream: {chunk['error']}",
                         deployment=deployment,
                     )
+                choices = chunk.get("choices")
+                if choices and not _well_formed(choices, "delta"):
+                    raise UpstreamProtocolError(
+                        f"upstream '{deployment}' sent a chunk with bad choices: {data[:200]!r}",
+                        deployment=deployment,
+                    )
                 chunk["model"] = deployment
-                for choice in chunk.get("choices") or ():
+                for choice in choices or ():
                     if choice.get("finish_reason"):
                         finished = True
                 yield chunk
@@ -85,3 +92,14 @@ class OpenAIProvider:
     async def close(self) -> None:
         """Close the connection pool."""
         await self._holder.close()
+
+
+def _well_formed(choices: Any, part: str) -> bool:
+    """Whether ``choices`` is a list of objects, each with a ``part`` object (or none).
+
+    A 200 whose JSON parses but is not a completion (a proxy's own reply, a truncated rewrite)
+    must be a typed, retryable error, not a crash further down.
+    """
+    if not isinstance(choices, list):
+        return False
+    return all(isinstance(c, dict) and isinstance(c.get(part) or {}, dict) for c in choices)
