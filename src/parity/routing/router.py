@@ -2,8 +2,10 @@
 
 Order of decisions for one request:
 1. an ``x-parity-route`` override, honoured only for keys allowed to use it;
-2. a model id goes to that model; a route alias runs its rules (first match wins);
-3. guards narrow the plan: keep-on-prem, licences (org profile), sensitive data to vendors;
+2. a model id goes to that model; a route alias (if the key may ask for it) runs its rules
+   (first match wins);
+3. guards narrow the plan: the key's allowed models, keep-on-prem, licences (org profile),
+   sensitive data to vendors;
 4. a sampled shadow copy is added when the route has one and the data may go there.
 """
 
@@ -56,6 +58,28 @@ def _uses_privacy(settings: Settings) -> bool:
         if any("privacy" in str(rule.when) for rule in route.rules):
             return True
     return False
+
+
+def _may_use(caller: Caller, deployment: str) -> bool:
+    """Whether the caller's key allows ``deployment`` to serve it."""
+    return caller.models is None or deployment in caller.models
+
+
+def _keep_allowed(request: RouteRequest, models: list[str], excluded: dict[str, str]) -> list[str]:
+    """The candidates the caller's key may use; PermissionDenied when none is left."""
+    allowed = request.caller.models
+    if allowed is None:
+        return models
+    kept = [m for m in models if m in allowed]
+    if not kept:
+        raise PermissionDenied(
+            f"this API key may not use {', '.join(models)} (asked for '{request.model}'); "
+            f"it may use: {', '.join(sorted(allowed)) or 'none'}",
+            param="model",
+            code="model_not_allowed",
+        )
+    excluded.update({m: "not allowed for this API key" for m in models if m not in allowed})
+    return kept
 
 
 class PolicyRouter:
@@ -146,7 +170,8 @@ class PolicyRouter:
 
     def plan(self, request: RouteRequest) -> RoutePlan:
         """The plan for ``request``, or a typed refusal."""
-        fixed = self._explicit.get(request.model)
+        allowed = _may_use(request.caller, request.model)
+        fixed = self._explicit.get(request.model) if allowed else None
         if fixed is not None and "x-parity-route" not in request.headers:
             return fixed  # shared and never mutated: no redaction on this path
         ctx = SignalContext(request, self.signals)
@@ -158,8 +183,8 @@ class PolicyRouter:
                 status=then.reject.status,
                 code="policy_rejected",
             )
-        models = self._candidates(then)
         excluded: dict[str, str] = {}
+        models = _keep_allowed(request, self._candidates(then), excluded)
         redact = then.redact
         if then.keep_on_prem:
             models = self._only_on_prem(models, excluded, "the rule keeps data on premises")
@@ -202,6 +227,14 @@ class PolicyRouter:
         route = self.routes.get(request.model)
         if route is None:
             raise UnknownModel(request.model, self.names)
+        allowed = request.caller.routes
+        if allowed is not None and request.model not in allowed:
+            raise PermissionDenied(
+                f"this API key may not use the route '{request.model}'; "
+                f"it may use: {', '.join(sorted(allowed)) or 'none'}",
+                param="model",
+                code="route_not_allowed",
+            )
         return decide(route, ctx), route
 
     def _candidates(self, then: Then) -> list[str]:
@@ -244,6 +277,8 @@ class PolicyRouter:
     def _shadow(self, route: Route | None, ctx: SignalContext, primary: str) -> str | None:
         if route is None or route.shadow is None or route.shadow.to == primary:
             return None
+        if not _may_use(ctx.request.caller, route.shadow.to):
+            return None  # a copy goes only where the key's requests may go
         if self._rng.random() >= route.shadow.share:
             return None
         target = self.deployments[route.shadow.to]

@@ -2,10 +2,11 @@
 
 A browser signs in once through a form; the key goes into an HttpOnly, SameSite=Strict cookie
 scoped to the dashboard's path, and is checked again with the gateway's own ``Authenticator`` on
-every request, so a key removed from the config stops working at the next restart without any
-session store. SameSite=Strict keeps other sites from riding the cookie into a form post.
-Scripts and tools can send ``Authorization: Bearer KEY`` instead. With no keys configured the
-dashboard is open, and every page says so.
+every request, so a key revoked with ``parity keys revoke`` stops working within the gateway's
+key refresh (a key removed from the config, at the next restart) without any session store.
+SameSite=Strict keeps other sites from riding the cookie into a form post. Scripts and tools
+can send ``Authorization: Bearer KEY`` instead. With no keys configured the dashboard is open,
+and every page says so.
 """
 
 from __future__ import annotations

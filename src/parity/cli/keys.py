@@ -1,0 +1,196 @@
+"""parity keys create | list | revoke: API keys stored in the ledger database."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from parity.cli.ledger_opts import ConfigOpt, LedgerOpt
+from parity.cli.output import emit, print_json, table
+from parity.config import AUTO_ROUTE, Settings, load_settings
+from parity.errors import Conflict, InvalidField
+from parity.store.factory import open_ledger
+from parity.store.keys import KeyStore, StoredKey, check_key_name, mint_secret
+
+__all__ = ["parse_duration", "register"]
+
+_SPAN = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_INT32 = 2**31 - 1
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def parse_duration(value: str) -> float:
+    """Seconds in '90s', '15m', '12h' or '30d'."""
+    match = _SPAN.match(value.strip())
+    if not match or float(match.group(1)) <= 0:
+        raise InvalidField(f"--expires must look like 90m, 12h or 30d, got {value!r}")
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def _names(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+
+
+def _open(config: Path | None, ledger: str | None) -> tuple[KeyStore, Settings | None]:
+    """The key store of the ledger named by --ledger or the config, migrated first."""
+    settings = load_settings(config) if config is not None else None
+    url = ledger or (settings or load_settings(None)).ledger.url
+    open_ledger(url).close()  # applies pending migrations, so the api_keys table exists
+    return KeyStore(url), settings
+
+
+def _check_against(settings: Settings, key: StoredKey) -> None:
+    """Refuse names and models the config cannot serve (only when a config was given)."""
+    if key.name in {k.id for k in settings.keys}:
+        raise Conflict(f"the config already has a key named '{key.name}'", code="key_exists")
+    deployments = {m.id for m in settings.models}
+    unknown = sorted(set(key.models or ()) - deployments)
+    if unknown:
+        raise InvalidField(f"unknown model ids in --models: {', '.join(unknown)}")
+    aliases = set(settings.routes) | {AUTO_ROUTE}
+    unknown = sorted(set(key.routes or ()) - aliases)
+    if unknown:
+        raise InvalidField(f"unknown route aliases in --routes: {', '.join(unknown)}")
+
+
+def create(
+    name: Annotated[str, typer.Argument(help="The key's name; its key_id in the ledger.")],
+    tenant: Annotated[str, typer.Option(help="Tenant that budgets group by.")] = "default",
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated deployment ids that may serve it.")
+    ] = None,
+    routes: Annotated[
+        str | None, typer.Option(help="Comma-separated route aliases it may ask for.")
+    ] = None,
+    daily_usd: Annotated[float | None, typer.Option(min=0, help="USD per UTC day.")] = None,
+    monthly_usd: Annotated[float | None, typer.Option(min=0, help="USD per UTC month.")] = None,
+    rpm: Annotated[int | None, typer.Option(min=1, max=_INT32, help="Requests/minute.")] = None,
+    tpm: Annotated[int | None, typer.Option(min=1, max=_INT32, help="Tokens/minute.")] = None,
+    can_override_route: Annotated[
+        bool, typer.Option("--can-override-route", help="May use x-parity-route.")
+    ] = False,
+    admin: Annotated[bool, typer.Option("--admin", help="May use /admin and /ui.")] = False,
+    expires: Annotated[str | None, typer.Option(help="Lifetime: 90m, 12h, 30d.")] = None,
+    config: ConfigOpt = None,
+    ledger: LedgerOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a key and print its secret, once: only its SHA-256 is stored."""
+    if check_key_name(name) == "admin":
+        raise Conflict("the name 'admin' belongs to the admin key", code="key_exists")
+    lifetime = parse_duration(expires) if expires is not None else None
+    secret, digest, prefix = mint_secret()
+    key = StoredKey(
+        name=name,
+        digest=digest,
+        prefix=prefix,
+        tenant=tenant,
+        models=_names(models),
+        routes=_names(routes),
+        daily_usd=daily_usd,
+        monthly_usd=monthly_usd,
+        rpm=rpm,
+        tpm=tpm,
+        can_override_route=can_override_route,
+        admin=admin,
+        expires_at=time.time() + lifetime if lifetime is not None else None,
+    )
+    store, settings = _open(config, ledger)
+    try:
+        if settings is not None:
+            _check_against(settings, key)
+        key = store.create(key)
+    finally:
+        store.close()
+    if as_json:
+        print_json({**key.info(time.time()), "key": secret})
+        return
+    typer.echo(secret)
+    typer.echo(
+        f"created key '{name}' (tenant {tenant}); the secret above is shown only now", err=True
+    )
+
+
+def _limits(info: dict[str, Any]) -> str:
+    parts = [
+        f"{label} {info[field]:g}"
+        for field, label in (("daily_usd", "$/day"), ("monthly_usd", "$/month"))
+        if info[field] is not None
+    ]
+    parts += [f"{field} {info[field]}" for field in ("rpm", "tpm") if info[field] is not None]
+    return ", ".join(parts) or "-"
+
+
+def _access(info: dict[str, Any]) -> str:
+    parts = ["admin"] if info["admin"] else []
+    parts += ["override"] if info["can_override_route"] else []
+    for field in ("models", "routes"):
+        if info[field] is not None:
+            parts.append(f"{field}: {','.join(info[field])}")
+    return "; ".join(parts) or "all"
+
+
+def list_keys(config: ConfigOpt = None, ledger: LedgerOpt = None, as_json: JsonOpt = False) -> None:
+    """List stored keys (never their secrets or digests)."""
+    store, _ = _open(config, ledger)
+    try:
+        keys = store.all()
+    finally:
+        store.close()
+    now = time.time()
+    infos = [key.info(now) for key in keys]
+
+    def render(console: Console) -> None:
+        rows = [
+            [
+                i["name"],
+                i["prefix"],
+                i["tenant"],
+                i["status"],
+                _access(i),
+                _limits(i),
+                (i["expires_at"] or "never")[:10],
+            ]
+            for i in infos
+        ]
+        columns = ["name", "prefix", "tenant", "status", "may use", "limits", "expires"]
+        console.print(table(f"{len(infos)} API keys", columns, rows))
+
+    emit(infos, as_json, render)
+
+
+def revoke(
+    name: Annotated[str, typer.Argument(help="The key to revoke.")],
+    config: ConfigOpt = None,
+    ledger: LedgerOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Revoke a key: every gateway refuses it within auth.keys_refresh_s."""
+    check_key_name(name)
+    store, _ = _open(config, ledger)
+    try:
+        key = store.revoke(name)
+    finally:
+        store.close()
+    if as_json:
+        print_json(key.info(time.time()))
+    else:
+        typer.echo(f"revoked key '{name}'")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``parity keys``."""
+    keys_app = typer.Typer(help="API keys stored in the ledger database.", no_args_is_help=True)
+    keys_app.command("create")(create)
+    keys_app.command("list")(list_keys)
+    keys_app.command("revoke")(revoke)
+    app.add_typer(keys_app, name="keys")

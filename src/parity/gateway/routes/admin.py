@@ -1,0 +1,202 @@
+"""The admin API for stored keys: GET/POST /admin/keys, GET/DELETE /admin/keys/{name}.
+
+Only admin callers get in (401 without a key, 403 with a key that is not an admin). Names in
+paths are checked against one pattern before anything else reads them, and every statement is
+parameterised; every failure is an OpenAI-style error body. See docs/keys.md for the shapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from parity.errors import (
+    Conflict,
+    InvalidField,
+    InvalidJSON,
+    NotFound,
+    ParityError,
+    PermissionDenied,
+    http_status,
+)
+from parity.gateway.asgi import ClientGone, Receive, Scope, Send, read_body, send_bytes
+from parity.gateway.protocol import error_bytes
+from parity.gateway.runtime import Runtime
+from parity.routing.plan import Caller
+from parity.store.keys import KeyStore, StoredKey, check_key_name, mint_secret
+
+__all__ = ["KEYS_PATH", "AdminKeys", "KeyCreate"]
+
+log = logging.getLogger("parity.gateway")
+
+KEYS_PATH = "/admin/keys"
+_BODY_LIMIT = 64 * 1024
+_INT32 = 2**31 - 1  # PostgreSQL INTEGER
+_CENTURY_S = 100 * 366 * 86400
+_JSON = (b"content-type", b"application/json")
+_NO_MODEL = (b"x-parity-model", b"none")
+
+
+class KeyCreate(BaseModel):
+    """The body of POST /admin/keys."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    name: str = Field(max_length=64, description="The key's name (its ledger key_id).")
+    tenant: str = Field("default", pattern=r"^[^\x00-\x1f\x7f]{1,64}$", description="Tenant.")
+    models: list[str] | None = Field(None, max_length=1000, description="Allowed deployments.")
+    routes: list[str] | None = Field(None, max_length=1000, description="Allowed route aliases.")
+    daily_usd: float | None = Field(None, ge=0, description="Spend limit per UTC day.")
+    monthly_usd: float | None = Field(None, ge=0, description="Spend limit per UTC month.")
+    rpm: int | None = Field(None, ge=1, le=_INT32, description="Requests per minute.")
+    tpm: int | None = Field(None, ge=1, le=_INT32, description="Tokens per minute.")
+    can_override_route: bool = Field(False, description="May use x-parity-route.")
+    admin: bool = Field(False, description="May use the admin API and the dashboard.")
+    expires_in_s: float | None = Field(
+        None, gt=0, le=_CENTURY_S, description="Seconds until the key expires."
+    )
+
+
+def _parse(raw: bytes) -> KeyCreate:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidJSON(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidField("the body must be a JSON object")
+    try:
+        return KeyCreate.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidField(f"{where}: {first['msg']}", param=where) from exc
+
+
+def _unique(names: list[str] | None) -> tuple[str, ...] | None:
+    return None if names is None else tuple(dict.fromkeys(names))
+
+
+class AdminKeys:
+    """Handlers for the key endpoints; one instance per gateway."""
+
+    def __init__(self, runtime: Runtime):
+        self.rt = runtime
+
+    def _admin(self, scope: Scope) -> Caller:
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        caller = self.rt.auth.caller(headers.get(b"authorization"), headers.get(b"x-api-key"))
+        if not caller.admin:
+            who = f"the key '{caller.key_id}' is not an admin key"
+            if caller.key_id is None:
+                env = self.rt.settings.auth.admin_key_env
+                who = f"none is configured: set {env}, or run 'parity keys create NAME --admin'"
+            raise PermissionDenied(
+                f"the admin API needs an admin key; {who}", code="admin_required"
+            )
+        return caller
+
+    def _store(self) -> KeyStore:
+        store = self.rt.auth.store
+        if store is None:
+            raise NotFound(
+                "stored keys are off here (auth.stored_keys is false, or the ledger is not a "
+                "database)",
+                code="stored_keys_off",
+            )
+        return store
+
+    async def collection(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
+    ) -> None:
+        """GET and POST /admin/keys."""
+        await self._answer(send, request_id, self._collection(scope, receive))
+
+    async def item(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
+    ) -> None:
+        """GET and DELETE /admin/keys/{name}."""
+        await self._answer(send, request_id, self._item(scope))
+
+    async def _collection(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
+        self._admin(scope)
+        store = self._store()
+        if scope["method"] == "GET":
+            keys = await asyncio.to_thread(store.all)
+            now = time.time()
+            return 200, {"object": "list", "data": [key.info(now) for key in keys]}
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        timeout = self.rt.settings.server.body_timeout_s
+        spec = _parse(await read_body(receive, headers, _BODY_LIMIT, timeout))
+        key, secret = await asyncio.to_thread(self._create, store, spec)
+        await self.rt.auth.refresh()
+        return 201, {**key.info(time.time()), "key": secret}
+
+    async def _item(self, scope: Scope) -> tuple[int, Any]:
+        self._admin(scope)
+        name = check_key_name(scope["path"][len(KEYS_PATH) + 1 :])
+        store = self._store()
+        if scope["method"] == "GET":
+            key = await asyncio.to_thread(store.get, name)
+        else:
+            key = await asyncio.to_thread(store.revoke, name)
+            await self.rt.auth.refresh()
+        return 200, key.info(time.time())
+
+    def _create(self, store: KeyStore, spec: KeyCreate) -> tuple[StoredKey, str]:
+        name = check_key_name(spec.name)
+        self._check_names(name, spec)
+        secret, digest, prefix = mint_secret()
+        key = StoredKey(
+            name=name,
+            digest=digest,
+            prefix=prefix,
+            tenant=spec.tenant,
+            models=_unique(spec.models),
+            routes=_unique(spec.routes),
+            daily_usd=spec.daily_usd,
+            monthly_usd=spec.monthly_usd,
+            rpm=spec.rpm,
+            tpm=spec.tpm,
+            can_override_route=spec.can_override_route,
+            admin=spec.admin,
+            expires_at=time.time() + spec.expires_in_s if spec.expires_in_s else None,
+        )
+        return store.create(key), secret
+
+    def _check_names(self, name: str, spec: KeyCreate) -> None:
+        taken = {k.id for k in self.rt.settings.keys} | {"admin"}
+        if name in taken:
+            raise Conflict(
+                f"the name '{name}' is taken by a config key or the admin key",
+                param="name",
+                code="key_exists",
+            )
+        unknown = sorted(set(spec.models or ()) - set(self.rt.deployments))
+        if unknown:
+            raise InvalidField(f"unknown model ids: {', '.join(unknown)}", param="models")
+        aliases = set(self.rt.router.names) - set(self.rt.deployments)
+        unknown = sorted(set(spec.routes or ()) - aliases)
+        if unknown:
+            raise InvalidField(f"unknown route aliases: {', '.join(unknown)}", param="routes")
+
+    async def _answer(self, send: Send, request_id: str, work: Awaitable[tuple[int, Any]]) -> None:
+        headers = [_JSON, (b"x-parity-request-id", request_id.encode()), _NO_MODEL]
+        try:
+            status, body = await work
+            payload = orjson.dumps(body)
+        except ClientGone:
+            return
+        except ParityError as exc:
+            status, payload = http_status(exc), error_bytes(exc)
+            headers += exc.headers()
+        except Exception as exc:
+            log.exception("admin request %s failed", request_id)
+            error = ParityError(f"internal error: {type(exc).__name__}")
+            status, payload = error.status, error_bytes(error)
+        await send_bytes(send, status, headers, payload)
