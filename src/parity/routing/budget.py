@@ -10,19 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from parity.config.routing import Budget, Budgets
 from parity.store.base import Ledger
+from parity.store.budgets import period_starts
 
 __all__ = ["SpendTracker", "period_starts"]
-
-
-def period_starts(now: float) -> tuple[float, float]:
-    """Unix times of the current UTC day's and month's start."""
-    moment = datetime.fromtimestamp(now, UTC)
-    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return day.timestamp(), day.replace(day=1).timestamp()
 
 
 class SpendTracker:
