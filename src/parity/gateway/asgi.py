@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from parity.errors import BodyTooLarge, InvalidField
+from parity.errors import BodyTimeout, BodyTooLarge, InvalidField
 
 __all__ = [
     "ClientGone",
@@ -33,8 +34,24 @@ def request_headers(scope: Scope) -> dict[bytes, bytes]:
     return dict(scope["headers"])
 
 
-async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
-    """The whole request body; BodyTooLarge as soon as it passes ``limit`` bytes."""
+async def read_body(
+    receive: Receive, headers: dict[bytes, bytes], limit: int, within_s: float | None = None
+) -> bytes:
+    """The whole request body; BodyTooLarge as soon as it passes ``limit`` bytes.
+
+    With ``within_s``, BodyTimeout when the whole body has not arrived within that many seconds,
+    so a client that drips its body cannot hold a request open (and its memory) for ever.
+    """
+    if within_s is None:
+        return await _read_body(receive, headers, limit)
+    try:
+        async with asyncio.timeout(within_s):
+            return await _read_body(receive, headers, limit)
+    except TimeoutError as exc:
+        raise BodyTimeout(f"the request body did not arrive within {within_s:g} s") from exc
+
+
+async def _read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
     declared = headers.get(b"content-length")
     if declared is not None:
         try:

@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from parity.errors import InvalidField, InvalidJSON, ParityError
+from parity.gateway.chat_fields import INT64_MAX, check_fields, check_message_fields
 
 __all__ = [
     "ChatCall",
@@ -38,7 +39,7 @@ def _check_messages(messages: Any) -> None:
         if not isinstance(message, dict):
             raise InvalidField(f"{where} must be an object", param=where)
         role = message.get("role")
-        if role not in _ROLES:
+        if not isinstance(role, str) or role not in _ROLES:  # a list or dict is unhashable
             raise InvalidField(
                 f"{where}.role must be one of {sorted(_ROLES)}, got {role!r}", param=f"{where}.role"
             )
@@ -48,6 +49,7 @@ def _check_messages(messages: Any) -> None:
                 f"{where}.content must be a string or an array of parts",
                 param=f"{where}.content",
             )
+        check_message_fields(message, where)
 
 
 def parse_chat(raw: bytes) -> ChatCall:
@@ -69,8 +71,9 @@ def parse_chat(raw: bytes) -> ChatCall:
         raise InvalidField("'stream' must be a boolean", param="stream")
     for name in ("max_tokens", "max_completion_tokens", "n"):
         value = body.get(name)
-        if value is not None and (not isinstance(value, int) or value < 1):
+        if value is not None and (type(value) is not int or not 1 <= value <= INT64_MAX):
             raise InvalidField(f"'{name}' must be a positive integer", param=name)
+    check_fields(body)
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     return ChatCall(body=body, model=model, stream=stream, include_usage=include_usage)
