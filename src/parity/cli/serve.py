@@ -54,6 +54,14 @@ def _banner(console: Console, settings: Settings, missing_keys: list[str]) -> No
         console.print(f"  [yellow]warning[/yellow]: {missing} has no key in the environment")
 
 
+def _announce(settings: Settings, missing_keys: list[str]) -> None:
+    """The banner's essentials as log lines, for JSON logs."""
+    log = logging.getLogger("parity.gateway")
+    log.info("Parity gateway on http://%s:%s/v1", settings.server.host, settings.server.port)
+    for missing in missing_keys:
+        log.warning("%s has no key in the environment", missing)
+
+
 def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Bind address (env: PARITY_HOST).")] = None,
@@ -61,34 +69,51 @@ def serve(
     ledger: Annotated[
         str | None, typer.Option(help="Ledger URL, sqlite:///PATH or postgresql://…")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_level: Annotated[
+        str | None, typer.Option(help="debug, info, warning or error (config: logging.level).")
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="text or json (config: logging.format).")
+    ] = None,
 ) -> None:
     """Start the OpenAI-compatible gateway."""
     import uvicorn
 
     from parity.gateway.app import Gateway
+    from parity.gateway.http_protocol import bounded_protocol
+    from parity.gateway.logs import AccessLog, configure_logging
 
     settings = load_settings(
         config,
-        overrides={"server.host": host, "server.port": port, "ledger.url": ledger},
+        overrides={
+            "server.host": host,
+            "server.port": port,
+            "ledger.url": ledger,
+            "logging.level": log_level.lower() if log_level else None,
+            "logging.format": log_format.lower() if log_format else None,
+        },
     )
     if settings.server.port:
         _check_port(settings.server.host, settings.server.port)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.logging)
     gateway = Gateway(settings, os.environ)
     from parity.web import build_ui  # the dashboard at /ui; gap-test runs from $PARITY_RUNS_DIR
 
     gateway.mount("/ui", build_ui(gateway.runtime))
-    _banner(Console(stderr=True), settings, gateway.runtime.missing_keys)
+    if settings.logging.format == "json":  # every line on stderr must be JSON: no banner
+        _announce(settings, gateway.runtime.missing_keys)
+    else:
+        _banner(Console(stderr=True), settings, gateway.runtime.missing_keys)
     uv_config = uvicorn.Config(
-        gateway,
+        AccessLog(gateway) if settings.logging.access else gateway,
         host=settings.server.host,
         port=settings.server.port,
         loop="uvloop",
-        http="httptools",
+        http=bounded_protocol(settings.server),  # httptools + header size/time limits
         lifespan="on",
-        access_log=False,
-        log_level=log_level,
+        access_log=False,  # Parity's own access log (logging.access_log) replaces uvicorn's
+        log_level=settings.logging.level,
+        log_config=None,  # uvicorn's loggers go through configure_logging's handler
         server_header=False,
         proxy_headers=False,  # no X-Forwarded-* rewriting on the hot path
         timeout_graceful_shutdown=int(settings.server.drain_timeout_s),

@@ -234,6 +234,6 @@ def load_from_ledger(
     if not items:
         raise ConfigError(
             f"the ledger {ledger.url} has no stored prompts matching the filter "
-            f"({skipped} rows had no request body: set ledger.store_bodies: true)"
+            f"({skipped} rows had no request body: set ledger.prompts: full or redacted)"
         )
     return Dataset(items=items, source=f"ledger {ledger.url}", skipped=skipped)

@@ -43,7 +43,9 @@ class LedgerWriter:
         self._pending: list[LedgerRow] = []
         self._thread = threading.Thread(target=self._run, name="parity-ledger", daemon=True)
         self.written = 0
-        self.failures = 0
+        self.failures = 0  # consecutive failed writes (reset by a good one)
+        self.failed_batches = 0  # every failed write since start, for /metrics
+        self.spilled = 0  # rows saved to a spill file instead of the ledger
         self._started = False
 
     def start(self) -> None:
@@ -55,6 +57,11 @@ class LedgerWriter:
     def submit(self, row: LedgerRow) -> None:
         """Queue one row; never blocks, never raises."""
         self._queue.put(row)
+
+    @property
+    def depth(self) -> int:
+        """Rows queued or pending that are not in the ledger yet (approximate, for metrics)."""
+        return self._queue.qsize() + len(self._pending)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued, then stop the thread."""
@@ -131,6 +138,7 @@ class LedgerWriter:
             self.ledger.record(batch)
         except Exception as exc:
             self.failures += 1
+            self.failed_batches += 1
             log.error("ledger write of %d rows failed (%s); will retry", len(batch), exc)
             if final:
                 self._spill(batch)
@@ -153,4 +161,5 @@ class LedgerWriter:
                 if row.request_body is not None:
                     data["request_body"] = row.request_body.decode("utf-8", "replace")
                 out.write(orjson.dumps(data) + b"\n")
+        self.spilled += len(rows)
         log.error("%d ledger rows could not be written; saved to %s", len(rows), path)
