@@ -10,12 +10,18 @@ by matching message text.
     │   ├── InvalidJSON              400
     │   ├── InvalidField             400  (missing or malformed field; ``param`` names it)
     │   ├── BodyTooLarge             413
+    │   ├── BodyTimeout              408  (the body did not arrive in time)
+    │   ├── HeadersTooLarge          431
     │   ├── UnknownModel             404 model_not_found
-    │   └── NotFound                 404 (unknown path)
+    │   ├── Conflict                 409 (e.g. a key name that exists already)
+    │   └── NotFound                 404 (unknown path or record)
     │       └── MethodNotAllowed     405
     ├── AuthError                    401 authentication_error
     ├── PermissionDenied             403 permission_error
     ├── PolicyRejected               403 / 429 (a routing rule or budget refused the request)
+    ├── LimitExceeded                429 (the caller's own budget or rate limit)
+    │   ├── BudgetExceeded           429 insufficient_quota, code budget_exceeded
+    │   └── RateLimitExceeded        429 rate_limit_error, code rate_limit_exceeded (+ retry-after)
     ├── Unavailable                  503 (not ready, shutting down, no healthy deployment)
     └── UpstreamError                502 upstream_error       retryable: no
         ├── UpstreamTimeout          504                      retryable: yes
@@ -29,19 +35,26 @@ by matching message text.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 __all__ = [
     "AuthError",
+    "BodyTimeout",
     "BodyTooLarge",
+    "BudgetExceeded",
     "ConfigError",
+    "Conflict",
+    "HeadersTooLarge",
     "InvalidField",
     "InvalidJSON",
+    "LimitExceeded",
     "MethodNotAllowed",
     "NotFound",
     "ParityError",
     "PermissionDenied",
     "PolicyRejected",
+    "RateLimitExceeded",
     "RequestError",
     "Unavailable",
     "UnknownModel",
@@ -120,8 +133,34 @@ class InvalidField(RequestError):
     pass
 
 
+_CLOSE = [(b"connection", b"close")]
+
+
 class BodyTooLarge(RequestError):
     status = 413
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """Close the connection: the rest of an unread body is not worth receiving."""
+        return list(_CLOSE)
+
+
+class BodyTimeout(RequestError):
+    """The client sent its body too slowly (a slow drip): server.body_timeout_s passed."""
+
+    status = 408
+    type = "timeout_error"
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return list(_CLOSE)
+
+
+class HeadersTooLarge(RequestError):
+    """The request headers, taken together, are larger than server.max_header_bytes."""
+
+    status = 431
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return list(_CLOSE)
 
 
 class UnknownModel(RequestError):
@@ -136,6 +175,11 @@ class UnknownModel(RequestError):
         )
 
 
+class Conflict(RequestError):
+    status = 409
+    type = "conflict_error"
+
+
 class NotFound(RequestError):
     status = 404
     type = "not_found_error"
@@ -143,6 +187,14 @@ class NotFound(RequestError):
 
 class MethodNotAllowed(NotFound):
     status = 405
+
+    def __init__(self, message: str, *, allow: str = ""):
+        super().__init__(message)
+        self.allow = allow
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """RFC 9110: a 405 names the methods the resource supports."""
+        return [(b"allow", self.allow.encode())] if self.allow else []
 
 
 class AuthError(ParityError):
@@ -167,6 +219,36 @@ class PolicyRejected(ParityError):
     @property
     def http_status(self) -> int:
         return self._status
+
+
+class LimitExceeded(ParityError):
+    """The caller's own budget or rate limit refused the request before any upstream call."""
+
+    status = 429
+
+
+class BudgetExceeded(LimitExceeded):
+    """Spent plus held would reach one of the key's or tenant's budgets."""
+
+    type = "insufficient_quota"
+
+    def __init__(self, message: str):
+        super().__init__(message, code="budget_exceeded")
+
+
+class RateLimitExceeded(LimitExceeded):
+    """The key's requests or tokens per minute are used up; ``retry_after`` says for how long."""
+
+    type = "rate_limit_error"
+
+    def __init__(self, message: str, *, retry_after: float | None):
+        super().__init__(message, code="rate_limit_exceeded")
+        self.retry_after = retry_after
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if self.retry_after is None:
+            return []
+        return [(b"retry-after", str(max(1, math.ceil(self.retry_after))).encode())]
 
 
 class Unavailable(ParityError):

@@ -19,4 +19,3 @@ def test_every_parity_config_snippet_validates() -> None:
     for config in configs:
         settings = Settings.model_validate(config)
         assert all(m.base_url and m.base_url.rstrip("/").endswith("/v1") for m in settings.models)
-

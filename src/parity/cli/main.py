@@ -22,6 +22,9 @@ _GROUPS = (
     "parity.cli.advise",
     "parity.cli.route",
     "parity.cli.router",
+    "parity.cli.keys",
+    "parity.cli.db",
+    "parity.cli.chaos",
 )
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parity.catalog.deployment import Deployment, ProviderKind
 from parity.catalog.license import OrgProfile
+from parity.config.observability import LoggingSettings, MetricsSettings
 from parity.config.privacy import PrivacySettings
 from parity.config.routing import Budgets, DifficultySettings, Enforce, Route
+from parity.config.security import AuthSettings, LimitSettings
 
 __all__ = [
     "AUTO_ROUTE",
@@ -41,6 +44,20 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(
         4 * 1024 * 1024, gt=0, description="Request bodies larger than this get a 413."
     )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        description="Request headers (names + values, all together) larger than this get a 431.",
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="A request body that takes longer than this to arrive gets a 408."
+    )
+    header_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="Request headers that take longer than this to arrive get a 408 (slowloris); "
+        "a connection that sends nothing for this long is closed.",
+    )
     drain_timeout_s: float = Field(
         30.0, gt=0, description="On SIGTERM, how long in-flight requests may take to finish."
     )
@@ -56,10 +73,22 @@ class LedgerSettings(BaseModel):
     flush_interval_s: float = Field(
         0.25, gt=0, le=1.0, description="Longest a row waits in memory before it is written."
     )
-    store_bodies: bool = Field(
-        True,
-        description="Keep request bodies and answer texts (gap tests sample prompts from them).",
+    prompts: Literal["off", "redacted", "full"] = Field(
+        "full",
+        description="What of each request body and answer text the ledger keeps: off (none), "
+        "redacted (detected sensitive entities masked; needs parity[privacy]) or full. Gap "
+        "tests sample prompts from them. The old store_bodies: true/false means full/off.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _store_bodies_alias(cls, data: Any) -> Any:
+        """Accept the deprecated ``store_bodies: true/false`` as ``prompts: full/off``."""
+        if isinstance(data, dict) and "store_bodies" in data:
+            data = dict(data)
+            keep = data.pop("store_bodies")
+            data.setdefault("prompts", "full" if keep else "off")
+        return data
 
 
 class LocalModelSettings(BaseModel):
@@ -108,6 +137,20 @@ class ApiKey(BaseModel):
     tenant: str = Field("default", description="The tenant budgets and reports group by.")
     admin: bool = Field(False, description="May use admin endpoints and the dashboard.")
     can_override_route: bool = Field(False, description="May force a model with x-parity-route.")
+    models: list[str] | None = Field(
+        None, description="Deployment ids that may serve this key (None: all)."
+    )
+    routes: list[str] | None = Field(
+        None, description="Route aliases, e.g. parity/auto, this key may ask for (None: all)."
+    )
+    daily_usd: float | None = Field(None, ge=0, description="The key's spend limit per UTC day.")
+    monthly_usd: float | None = Field(
+        None, ge=0, description="The key's spend limit per UTC calendar month."
+    )
+    rpm: int | None = Field(None, ge=1, description="Requests per minute (None: unlimited).")
+    tpm: int | None = Field(
+        None, ge=1, description="Tokens (prompt + completion) per minute (None: unlimited)."
+    )
 
     @model_validator(mode="after")
     def _one_secret(self) -> ApiKey:
@@ -159,6 +202,18 @@ class Settings(BaseModel):
     keys: list[ApiKey] = Field(
         default_factory=list, description="API keys; when empty, the gateway needs none."
     )
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings, description="Stored API keys and the admin key."
+    )
+    limits: LimitSettings = Field(
+        default_factory=LimitSettings, description="Shared budgets and rate limits."
+    )
+    logging: LoggingSettings = Field(
+        default_factory=LoggingSettings, description="Log format and content."
+    )
+    metrics: MetricsSettings = Field(
+        default_factory=MetricsSettings, description="The Prometheus endpoint."
+    )
     source: str | None = Field(None, description="The config file this came from, if any.")
 
     @model_validator(mode="after")
@@ -180,10 +235,17 @@ class Settings(BaseModel):
                         ("routes", name, "default" if target == route.default else "rules"),
                         f"route '{name}' sends to '{target}', which is not a listed model",
                     )
+        self._check_keys(seen)
+        return self
+
+    def _check_keys(self, deployments: set[str]) -> None:
         key_ids = [k.id for k in self.keys]
         if len(set(key_ids)) != len(key_ids):
             raise ValueError("key ids must be unique")
-        return self
+        for index, key in enumerate(self.keys):
+            unknown = sorted(set(key.models or ()) - deployments)
+            if unknown:
+                raise located(("keys", index, "models"), f"unknown model ids: {unknown}")
 
     def deployment(self, model_id: str) -> Deployment | None:
         """The deployment clients call ``model_id``, if listed."""

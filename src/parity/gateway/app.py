@@ -17,13 +17,18 @@ from collections.abc import Awaitable, Callable, Mapping
 import orjson
 
 from parity.config import Settings
-from parity.errors import MethodNotAllowed, NotFound, ParityError
+from parity.errors import HeadersTooLarge, MethodNotAllowed, NotFound, ParityError
 from parity.gateway.asgi import Receive, Scope, Send, send_bytes
+from parity.gateway.logs import REQUEST_ID
+from parity.gateway.metrics import MetricsRoute
+from parity.gateway.openapi import openapi_bytes
 from parity.gateway.protocol import error_bytes
+from parity.gateway.routes.admin import KEYS_PATH, AdminKeys
 from parity.gateway.routes.chat import ChatRoute
 from parity.gateway.routes.health import readiness
 from parity.gateway.routes.models import models_body
 from parity.gateway.runtime import Runtime
+from parity.gateway.wire_limits import header_bytes
 from parity.store.base import Ledger
 
 __all__ = ["Gateway", "RequestIds"]
@@ -64,6 +69,8 @@ class Gateway:
         self.runtime = Runtime(settings, os.environ if env is None else env, ledger)
         self.startup_error: BaseException | None = None
         self._models_body = b""
+        self._openapi_body = b""
+        self._max_header_bytes = settings.server.max_header_bytes
         chat = ChatRoute(self.runtime)
         self._mounts: list[tuple[str, ASGIApp]] = []
         self._ids = RequestIds()
@@ -73,7 +80,17 @@ class Gateway:
             "/v1/models": {"GET": self._models},
             "/healthz": {"GET": self._healthz},
             "/readyz": {"GET": self._readyz},
+            "/openapi.json": {"GET": self._openapi},
         }
+        observer = self.runtime.observer
+        if observer is not None and observer.metrics is not None:
+            self._routes["/metrics"] = {"GET": MetricsRoute(self.runtime, observer.metrics)}
+        admin = AdminKeys(self.runtime)
+        self._routes[KEYS_PATH] = {"GET": admin.collection, "POST": admin.collection}
+        # (prefix, template, methods): the few paths that carry a parameter, e.g. a key's name.
+        self._prefixed: list[tuple[str, str, dict[str, Handler]]] = [
+            (KEYS_PATH + "/", KEYS_PATH + "/{name}", {"GET": admin.item, "DELETE": admin.item}),
+        ]
 
     def mount(self, prefix: str, app: ASGIApp) -> None:
         """Serve another ASGI app (the dashboard) under ``prefix``; the API paths come first."""
@@ -89,7 +106,13 @@ class Gateway:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request_id = self._ids.next()
-        methods = self._routes.get(scope["path"])
+        REQUEST_ID.set(request_id)  # every log line of this request carries it
+        if header_bytes(scope["headers"]) > self._max_header_bytes:
+            limit = self._max_header_bytes
+            too_big = HeadersTooLarge(f"the request headers are over the limit of {limit} bytes")
+            await self._error(send, too_big, request_id)
+            return
+        methods = self._routes.get(scope["path"]) or self._with_parameter(scope["path"])
         if methods is None:
             for prefix, app in self._mounts:
                 if scope["path"] == prefix or scope["path"].startswith(prefix + "/"):
@@ -102,11 +125,18 @@ class Gateway:
         if handler is None:
             allowed = ", ".join(methods)
             error = MethodNotAllowed(
-                f"{scope['method']} is not allowed on {scope['path']}; use {allowed}"
+                f"{scope['method']} is not allowed on {scope['path']}; use {allowed}",
+                allow=allowed,
             )
             await self._error(send, error, request_id)
             return
         await handler(scope, receive, send, request_id, started)
+
+    def _with_parameter(self, path: str) -> dict[str, Handler] | None:
+        for prefix, _, methods in self._prefixed:
+            if path.startswith(prefix):
+                return methods
+        return None
 
     async def _error(self, send: Send, error: ParityError, request_id: str) -> None:
         headers = [_JSON, (b"x-parity-request-id", request_id.encode()), _NO_MODEL]
@@ -132,6 +162,27 @@ class Gateway:
         status, body = readiness(self.runtime)
         await self._json(send, status, orjson.dumps(body), request_id)
 
+    async def _openapi(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
+    ) -> None:
+        await self._json(send, 200, self._openapi_body, request_id)
+
+    def route_table(self) -> dict[str, list[str]]:
+        """Every path this gateway answers (templates for parameterised ones) -> its methods."""
+        table = {path: list(methods) for path, methods in self._routes.items()}
+        table.update({template: list(methods) for _, template, methods in self._prefixed})
+        return table
+
+    def _build_openapi(self) -> bytes:
+        deployments = list(self.runtime.deployments)
+        aliases = [name for name in self.runtime.router.names if name not in deployments]
+        return openapi_bytes(
+            self.route_table(),
+            deployments=deployments,
+            aliases=aliases,
+            auth_required=self.runtime.auth.enabled,
+        )
+
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
@@ -139,6 +190,7 @@ class Gateway:
                 try:
                     await self.runtime.start()
                     self._models_body = models_body(self.runtime)
+                    self._openapi_body = self._build_openapi()
                 except BaseException as exc:
                     self.startup_error = exc
                     log.error("start-up failed: %s", exc)

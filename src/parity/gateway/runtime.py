@@ -11,6 +11,8 @@ from parity.catalog.deployment import Deployment, ProviderKind
 from parity.config import Settings
 from parity.errors import ConfigError
 from parity.gateway.auth import Authenticator
+from parity.gateway.limits import Limits
+from parity.gateway.observe import RequestObserver
 from parity.providers.base import Provider, registry
 from parity.providers.local import LocalModelServer
 from parity.routing.budget import SpendTracker
@@ -38,6 +40,7 @@ class Runtime:
         self.deployments: dict[str, Deployment] = {m.id: m for m in settings.models}
         self.providers: dict[str, Provider] = {}
         self.tracker = SpendTracker(settings.budgets, ledger)
+        self.limits = Limits(settings, self.deployments)
         self.latency = LatencyBoard()
         # Built here, not in start(), so a bad policy is a config error before anything runs.
         self.router: Router = PolicyRouter(settings, tracker=self.tracker, latency=self.latency)
@@ -51,6 +54,7 @@ class Runtime:
         self.writer: LedgerWriter | None = None
         self._executor: Executor | None = None
         self.ready = False
+        self.observer = RequestObserver.build(self)  # /metrics and the access log; None: off
         self.missing_keys = [
             f"{m.id} ({m.api_key_env})"
             for m in settings.models
@@ -86,6 +90,8 @@ class Runtime:
         )
         self.writer.start()
         self.tracker.bind(self._ledger)
+        await self.auth.start(self._ledger.url)
+        await asyncio.to_thread(self.limits.start, self._ledger.url)
         if self.tracker.active:
             await asyncio.to_thread(self.tracker.refresh)
             self._refresher = asyncio.create_task(self._refresh_budgets())
@@ -126,12 +132,14 @@ class Runtime:
         self.ready = False
         if self._refresher is not None:
             self._refresher.cancel()
+        await self.auth.stop()
         if self.background:
             _, pending = await asyncio.wait(set(self.background), timeout=10)
             for task in pending:
                 task.cancel()
         for provider in self.providers.values():
             await provider.close()
+        await self.limits.stop()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
             log.info("ledger flushed: %d rows written", self.writer.written)

@@ -16,6 +16,12 @@ class Caller:
     tenant: str | None = None
     admin: bool = False
     can_override_route: bool = False
+    models: frozenset[str] | None = None  # deployment ids this key may be served by; None: all
+    routes: frozenset[str] | None = None  # route aliases this key may ask for; None: all
+    rpm: int | None = None  # requests per minute; None: unlimited
+    tpm: int | None = None  # tokens (prompt + completion) per minute; None: unlimited
+    daily_usd: float | None = None  # the key's own spend limit per UTC day
+    monthly_usd: float | None = None  # the key's own spend limit per UTC calendar month
 
 
 @dataclass(slots=True)

@@ -13,6 +13,8 @@ import orjson
 from parity.catalog.deployment import Deployment
 from parity.errors import ParityError, http_status
 from parity.gateway.asgi import ClientGone, Headers, Receive, Scope, Send, read_body, send_bytes
+from parity.gateway.limits import Admission
+from parity.gateway.prompts import PromptStore
 from parity.gateway.protocol import ChatCall, error_bytes, parse_chat
 from parity.gateway.routes.stream import StreamRelay
 from parity.gateway.runtime import Runtime
@@ -51,6 +53,7 @@ class Exchange:
     plan: RoutePlan | None = None
     vault: Any = None  # set when entities were masked and must be restored in the answer
     sent_body: dict[str, Any] | None = None  # what the upstream received (masked or not)
+    admission: Admission | None = None  # the caller's limits it took; settled in _record
 
     def elapsed_ms(self) -> float:
         """Milliseconds since the request arrived."""
@@ -73,7 +76,10 @@ class ChatRoute:
     def __init__(self, runtime: Runtime):
         self.rt = runtime
         self._limit = runtime.settings.server.max_body_bytes
-        self._keep_bodies = runtime.settings.ledger.store_bodies
+        self._body_timeout = runtime.settings.server.body_timeout_s
+        self._names = frozenset(runtime.deployments) | frozenset(runtime.router.names)
+        self._prompts = PromptStore(runtime.settings, runtime.router)
+        self._observer = runtime.observer
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
@@ -102,25 +108,33 @@ class ChatRoute:
         row.attempts = max(1, len(ex.trace.attempts))
         try:
             row.trace = self._trace(ex)
+            self._prompts.redact(row, ex.call.body if ex.call else None, ex.plan)
             if self.rt.tracker.active:
                 self.rt.tracker.add(row.key_id, row.tenant, row.cost_usd)
         except Exception as exc:
             log.exception("request %s: building its trace failed", ex.request_id)
             row.trace = {"trace_error": repr(exc)}
+        if ex.admission is not None:
+            tokens = (row.input_tokens or 0) + (row.output_tokens or 0)
+            self.rt.spawn(self.rt.limits.settle(ex.admission, row.cost_usd, tokens))
         if self.rt.writer is not None:
             self.rt.writer.submit(row)
+        if self._observer is not None:  # metrics and the access log
+            self._observer.finished(row, ex.trace, ex.call.body if ex.call else None)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, ex: Exchange) -> None:
         headers: dict[bytes, bytes] = dict(scope["headers"])
         caller = self.rt.auth.caller(headers.get(b"authorization"), headers.get(b"x-api-key"))
         ex.row.key_id, ex.row.tenant = caller.key_id, caller.tenant
-        raw = await read_body(receive, headers, self._limit)
+        raw = await read_body(receive, headers, self._limit, self._body_timeout)
         ex.call = call = parse_chat(raw)
         ex.row.model_requested, ex.row.stream = call.model, call.stream
-        if self._keep_bodies:
+        if self._prompts.keep_raw:
             ex.row.request_body = raw
         ex.plan = plan = self._plan(call, caller, headers)
         ex.row.route, ex.row.route_reason = plan.route, plan.reason
+        if self.rt.limits.applies(caller):
+            ex.admission = await self.rt.limits.admit(ex.request_id, caller, call.body, plan)
         ex.row.data_classes = list(plan.data_classes)
         body = ex.sent_body = self._masked(call.body, plan, ex)
         if call.stream:
@@ -201,7 +215,7 @@ class ChatRoute:
         row.input_tokens, row.output_tokens = usage.input_tokens, usage.output_tokens
         row.usage_estimated = usage.estimated
         row.cost_usd = deployment.price.cost(usage.input_tokens, usage.output_tokens)
-        if self._keep_bodies:
+        if self._prompts.keep_text:
             row.response_text = text
 
     async def _respond(
@@ -275,7 +289,7 @@ class ChatRoute:
         try:
             completion = await self.rt.providers[target].chat(copy)
             row.status = 200
-            row.response_text = completion.text
+            row.response_text = self._prompts.shadow_text(completion.text)
             usage = completion.usage or Usage(
                 estimate_prompt_tokens(copy), estimate_tokens(completion.text), True
             )
@@ -289,6 +303,8 @@ class ChatRoute:
             row.error_type, row.error_message = exc.kind, exc.message
         row.total_ms = (time.perf_counter() - started) * 1000
         self.rt.tracker.add(row.key_id, row.tenant, row.cost_usd)
+        if ex.admission is not None:  # counts toward the budgets, never refused
+            await self.rt.limits.charge(ex.admission, row.cost_usd, row.ts)
         if self.rt.writer is not None:
             self.rt.writer.submit(row)
 
@@ -297,7 +313,11 @@ class ChatRoute:
         row.status = http_status(exc)
         row.error_type, row.error_message = exc.kind, exc.message
         row.total_ms = ex.elapsed_ms()
-        model = row.model_answered or row.model_requested or "none"
+        # Only a name the config knows goes into a header: a client's own text could carry
+        # CR, LF or NUL, which the server refuses to send (and which would split headers).
+        model = row.model_answered or row.model_requested
+        if model not in self._names:
+            model = "none"
         headers: Headers = [_JSON, *ex.headers(model), *exc.headers()]
         # If the response had already started, or the client left, the ledger row still tells.
         with contextlib.suppress(OSError, RuntimeError):
