@@ -64,3 +64,19 @@ def postgres_url() -> Iterator[str]:
         admin.execute(f'CREATE DATABASE "{name}"')
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A database of this test's own, for tests whose rows would change others' behaviour.
+
+    Stored API keys are the case in point: once one exists, every gateway on that database
+    requires a key, so tests that store keys must not share the session's database.
+    """
+    name = f"parity_own_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

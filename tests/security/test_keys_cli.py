@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from parity.store.sql import migrations
-from tests.conftest import ADMIN_URL
 from tests.security.common import create_key, parity, unique
 
 
@@ -120,40 +116,28 @@ def test_config_keys_and_models_are_checked_when_a_config_is_given(tmp_path: Pat
     assert json.loads(fine.stdout)["models"] == ["m1"]
 
 
-@pytest.fixture
-def fresh_postgres() -> Iterator[str]:
-    """A database of its own, so that 'every migration pending' holds at the start."""
-    name = f"parity_keys_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def test_db_migrate_and_status_on_a_fresh_postgres_then_keys(fresh_postgres: str) -> None:
+def test_db_migrate_and_status_on_a_fresh_postgres_then_keys(fresh_postgres_url: str) -> None:
     shipped = [name for name, _ in migrations()]
     assert "002_api_keys" in shipped
-    before = json.loads(parity("db", "status", "--ledger", fresh_postgres, "--json").stdout)
+    before = json.loads(parity("db", "status", "--ledger", fresh_postgres_url, "--json").stdout)
     assert before == {"applied": [], "pending": shipped}
 
-    done = parity("db", "migrate", "--ledger", fresh_postgres)
+    done = parity("db", "migrate", "--ledger", fresh_postgres_url)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "applied: " + ", ".join(shipped)
-    after = json.loads(parity("db", "status", "--ledger", fresh_postgres, "--json").stdout)
+    after = json.loads(parity("db", "status", "--ledger", fresh_postgres_url, "--json").stdout)
     assert [a["name"] for a in after["applied"]] == shipped and after["pending"] == []
-    assert "up to date" in parity("db", "migrate", "--ledger", fresh_postgres).stdout
-    assert "applied" in parity("db", "status", "--ledger", fresh_postgres).stdout
+    assert "up to date" in parity("db", "migrate", "--ledger", fresh_postgres_url).stdout
+    assert "applied" in parity("db", "status", "--ledger", fresh_postgres_url).stdout
 
     name = unique("pg")
-    secret = create_key(fresh_postgres, name, "--admin", "--tpm", "1000")["key"]
-    with psycopg.connect(fresh_postgres) as conn:
+    secret = create_key(fresh_postgres_url, name, "--admin", "--tpm", "1000")["key"]
+    with psycopg.connect(fresh_postgres_url) as conn:
         rows = conn.execute("SELECT * FROM api_keys").fetchall()
     dumped = repr(rows)
     assert secret not in dumped and secret[11:] not in dumped
     assert hashlib.sha256(secret.encode()).hexdigest() in dumped
-    listed = json.loads(parity("keys", "list", "--ledger", fresh_postgres, "--json").stdout)
+    listed = json.loads(parity("keys", "list", "--ledger", fresh_postgres_url, "--json").stdout)
     assert [(i["name"], i["admin"], i["tpm"]) for i in listed] == [(name, True, 1000)]
-    assert parity("keys", "revoke", name, "--ledger", fresh_postgres).returncode == 0
-    assert parity("keys", "create", name, "--ledger", fresh_postgres).returncode == 1
+    assert parity("keys", "revoke", name, "--ledger", fresh_postgres_url).returncode == 0
+    assert parity("keys", "create", name, "--ledger", fresh_postgres_url).returncode == 1

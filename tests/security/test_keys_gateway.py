@@ -52,7 +52,8 @@ def test_a_key_made_with_the_cli_works_and_stops_within_the_refresh_after_revoke
     vendor: VendorFake,
     gateway_factory: GatewayFactory,
 ) -> None:
-    ledger = request.getfixturevalue("postgres_url") if backend == "postgres" else None
+    # A database of its own: the keys stored here would close every other test's gateway.
+    ledger = request.getfixturevalue("fresh_postgres_url") if backend == "postgres" else None
     gateway = gateway_factory(gateway_config(vendor, ledger), env=GATEWAY_ENV)
     name = unique("alice")
     secret = create_key(gateway.ledger_url, name, "--tenant", "team-a")["key"]
@@ -132,6 +133,19 @@ def test_allowed_models_and_routes_are_enforced(
     # parity/pricey reaches only pricey: nothing is left for cheap-only.
     nothing = _chat(gateway.url, cheap_only, "parity/pricey")
     assert nothing.status_code == 403 and _error(nothing)["code"] == "model_not_allowed"
+
+    # The model list shows each key what it may name, with the openai SDK as a user would.
+    def listed(key: str) -> set[str]:
+        with openai.OpenAI(base_url=gateway.v1, api_key=key, max_retries=0) as client:
+            return {model.id for model in client.models.list()}
+
+    assert listed(cheap_only) == {"cheap", "parity/auto", "parity/pricey"}
+    assert listed(auto_only) == {"cheap", "pricey", "parity/auto"}
+    assert listed(ADMIN_KEY) == {"cheap", "pricey", "parity/auto", "parity/pricey"}
+    with pytest.raises(openai.AuthenticationError):
+        listed("pk-nobody")
+    anonymous = httpx.get(f"{gateway.v1}/models", trust_env=False)
+    assert anonymous.status_code == 401 and _error(anonymous)["code"] == "invalid_api_key"
 
     assert _chat(gateway.url, auto_only, "parity/auto").status_code == 200
     route = _chat(gateway.url, auto_only, "parity/pricey")

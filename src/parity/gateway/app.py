@@ -17,7 +17,14 @@ from collections.abc import Awaitable, Callable, Mapping
 import orjson
 
 from parity.config import Settings
-from parity.errors import HeadersTooLarge, MethodNotAllowed, NotFound, ParityError
+from parity.errors import (
+    AuthError,
+    HeadersTooLarge,
+    MethodNotAllowed,
+    NotFound,
+    ParityError,
+    Unavailable,
+)
 from parity.gateway.asgi import Receive, Scope, Send, send_bytes
 from parity.gateway.logs import REQUEST_ID
 from parity.gateway.metrics import MetricsRoute
@@ -26,7 +33,7 @@ from parity.gateway.protocol import error_bytes
 from parity.gateway.routes.admin import KEYS_PATH, AdminKeys
 from parity.gateway.routes.chat import ChatRoute
 from parity.gateway.routes.health import readiness
-from parity.gateway.routes.models import models_body
+from parity.gateway.routes.models import ModelList
 from parity.gateway.runtime import Runtime
 from parity.gateway.wire_limits import header_bytes
 from parity.store.base import Ledger
@@ -68,7 +75,7 @@ class Gateway:
     ):
         self.runtime = Runtime(settings, os.environ if env is None else env, ledger)
         self.startup_error: BaseException | None = None
-        self._models_body = b""
+        self._model_list: ModelList | None = None
         self._openapi_body = b""
         self._max_header_bytes = settings.server.max_header_bytes
         chat = ChatRoute(self.runtime)
@@ -149,7 +156,18 @@ class Gateway:
     async def _models(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
     ) -> None:
-        await self._json(send, 200, self._models_body, request_id)
+        if self._model_list is None:
+            await self._error(send, Unavailable("the gateway is starting"), request_id)
+            return
+        try:
+            headers: dict[bytes, bytes] = dict(scope["headers"])
+            caller = self.runtime.auth.caller(
+                headers.get(b"authorization"), headers.get(b"x-api-key")
+            )
+        except AuthError as exc:
+            await self._error(send, exc, request_id)
+            return
+        await self._json(send, 200, self._model_list.body(caller), request_id)
 
     async def _healthz(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
@@ -189,7 +207,7 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.runtime.start()
-                    self._models_body = models_body(self.runtime)
+                    self._model_list = ModelList(self.runtime)
                     self._openapi_body = self._build_openapi()
                 except BaseException as exc:
                     self.startup_error = exc

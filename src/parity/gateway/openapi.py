@@ -91,7 +91,11 @@ def _probes() -> dict[tuple[str, str], Operation]:
 
 def _operations() -> dict[tuple[str, str], Operation]:
     models = {"description": "Deployments and route aliases.", **json_content("ModelList")}
-    list_models = _get("listModels", "Models and routes clients may name.", models, "models")
+    list_models = _get(
+        "listModels", "Models and routes the calling key may name.", models, "models"
+    )
+    list_models["responses"].update(error_responses(401))
+    list_models["security"] = [{"bearer": []}, {"x-api-key": []}]
     return {
         ("/v1/chat/completions", "POST"): _chat("createChatCompletion", "Chat completion."),
         ("/chat/completions", "POST"): _chat("createChatCompletionAlias", "Alias without /v1."),
@@ -122,8 +126,8 @@ def build_openapi(
     """The document for ``routes`` (path template -> methods) as this gateway serves them.
 
     ``deployments`` and ``aliases`` are the model names a request may give. ``auth_required``
-    says whether chat calls need a key (any key exists); admin operations always do. Routes
-    without an entry in OPERATIONS are left out (a test guards against that).
+    says whether chat calls and the model list need a key (any key exists); admin operations
+    always do. Routes without an entry in OPERATIONS are left out (a test guards against that).
     """
     paths: dict[str, dict[str, Operation]] = {}
     for path, methods in routes.items():
@@ -131,7 +135,7 @@ def build_openapi(
             operation = copy.deepcopy(OPERATIONS.get((path, method)))
             if operation is None:
                 continue
-            if not auth_required and operation.get("tags") == ["chat"]:
+            if not auth_required and operation.get("tags") in (["chat"], ["models"]):
                 operation = {k: v for k, v in operation.items() if k != "security"}
             paths.setdefault(path, {})[method.lower()] = operation
     return {

@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from parity.gateway.runtime import Runtime
+from parity.routing.plan import Caller
 
-__all__ = ["models_body"]
+__all__ = ["ModelList"]
 
 
-def models_body(runtime: Runtime) -> bytes:
-    """The OpenAI model list, built once at start-up (the config does not change while running)."""
-    data = [
-        {
-            "id": deployment.id,
-            "object": "model",
-            "created": 0,
-            "owned_by": deployment.provider.value,
-            "residency": deployment.residency.value,
-            "context_window": deployment.context_window,
-            "price": {"input": deployment.price.input, "output": deployment.price.output},
-        }
-        for deployment in runtime.deployments.values()
-    ]
-    known = set(runtime.deployments)
-    for name in runtime.router.names:
-        if name not in known:
-            data.append({"id": name, "object": "model", "created": 0, "owned_by": "parity"})
-    return orjson.dumps({"object": "list", "data": data})
+class ModelList:
+    """The OpenAI model list; with keys, only what the calling key may use.
+
+    The entries are built once at start-up (the config does not change while running); the
+    body for each distinct set of rights is serialised once and cached.
+    """
+
+    def __init__(self, runtime: Runtime):
+        self._deployments: list[dict[str, Any]] = [
+            {
+                "id": deployment.id,
+                "object": "model",
+                "created": 0,
+                "owned_by": deployment.provider.value,
+                "residency": deployment.residency.value,
+                "context_window": deployment.context_window,
+                "price": {"input": deployment.price.input, "output": deployment.price.output},
+            }
+            for deployment in runtime.deployments.values()
+        ]
+        known = set(runtime.deployments)
+        self._aliases: list[dict[str, Any]] = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "parity"}
+            for name in runtime.router.names
+            if name not in known
+        ]
+        self._bodies: dict[tuple[frozenset[str] | None, frozenset[str] | None], bytes] = {}
+
+    def body(self, caller: Caller) -> bytes:
+        """The list as ``caller`` may see it: deployments in its models, aliases in its routes."""
+        rights = (caller.models, caller.routes)
+        cached = self._bodies.get(rights)
+        if cached is None:
+            models, routes = rights
+            data = [d for d in self._deployments if models is None or d["id"] in models]
+            data += [a for a in self._aliases if routes is None or a["id"] in routes]
+            cached = orjson.dumps({"object": "list", "data": data})
+            if len(self._bodies) < 10_000:  # rights come from keys, so this stays small
+                self._bodies[rights] = cached
+        return cached
