@@ -232,8 +232,14 @@ class BudgetExceeded(LimitExceeded):
 
     type = "insufficient_quota"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, retry_after: float | None = None):
         super().__init__(message, code="budget_exceeded")
+        self.retry_after = retry_after
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if self.retry_after is None:
+            return []
+        return [(b"retry-after", str(max(1, math.ceil(self.retry_after))).encode())]
 
 
 class RateLimitExceeded(LimitExceeded):

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from parity.store.budgets import period_end
 from parity.store.sqlite import sqlite_path
 from tests.conftest import GatewayFactory
 from tests.fakes.fixtures import VendorFake
@@ -59,7 +60,13 @@ def test_parallel_bursts_overspend_by_at_most_one_request(
     )
     gateway = gateway_factory(settings, env=ENV)
     burst = exhaust_budget([gateway.v1], ledger_url, n=40)
-    refused = [r.json()["error"] for r in burst.responses if r.status_code == 429]
+    refusals = [r for r in burst.responses if r.status_code == 429]
+    refused = [r.json()["error"] for r in refusals]
+    # Held by requests in flight: try again in a second; spent: when the UTC day ends.
+    waits = {int(r.headers["retry-after"]) for r in refusals}
+    until_midnight = period_end("day", time.time()) - time.time()
+    assert waits <= {1} | set(range(int(until_midnight) - 120, int(until_midnight) + 2)), waits
+    assert max(waits) > 1, "the last burst, refused on settled spend, waits for the next day"
     assert burst.count(200) + len(refused) == len(burst.responses)
     assert refused, "a burst of 40 against a $0.03 budget must be refused in part"
     assert all(e["code"] == "budget_exceeded" for e in refused)

@@ -23,7 +23,7 @@ from typing import Any
 from parity.errors import BudgetExceeded, Unavailable
 from parity.store.sqlite import sqlite_path
 
-__all__ = ["BudgetBook", "Limit", "Reservation", "period_starts"]
+__all__ = ["BudgetBook", "Limit", "Reservation", "period_end", "period_starts"]
 
 _LABEL = {"day": "daily", "month": "monthly"}
 _SELECT = (
@@ -201,7 +201,7 @@ class BudgetBook:
                 cur.execute(self._held[limit.period], (limit.scope, limit.name, start, now))
                 pending = float(cur.fetchone()[0])
                 if spent + pending >= limit.usd:
-                    raise _refusal(limit, spent, pending, amount)
+                    raise _refusal(limit, spent, pending, amount, now)
             for scope, name in dict.fromkeys((x.scope, x.name) for x in held.limits):
                 cur.execute(
                     self._hold, (request_id, scope, name, day, month, amount, now + self._ttl)
@@ -244,9 +244,25 @@ class BudgetBook:
         self._db.close()
 
 
-def _refusal(limit: Limit, spent: float, pending: float, amount: float) -> BudgetExceeded:
+def period_end(period: str, now: float) -> float:
+    """Unix time at which the UTC day or month containing ``now`` ends."""
+    day, month = period_starts(now)
+    if period == "day":
+        return day + 86_400
+    start = datetime.fromtimestamp(month, UTC)
+    following = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+    return following.timestamp()
+
+
+def _refusal(
+    limit: Limit, spent: float, pending: float, amount: float, now: float
+) -> BudgetExceeded:
+    # Spent alone at the limit: nothing frees it before the period ends. Otherwise requests in
+    # flight hold the rest, and settling usually returns part of their holds within seconds.
+    wait = period_end(limit.period, now) - now if spent >= limit.usd else 1.0
     return BudgetExceeded(
         f"Budget exceeded: {limit.scope} '{limit.name}' has a {_LABEL[limit.period]} budget of "
         f"${limit.usd:g}; ${spent:.6f} is spent and ${pending:.6f} is held by requests in "
-        f"flight (this request could cost up to ${amount:.6f})."
+        f"flight (this request could cost up to ${amount:.6f}).",
+        retry_after=wait,
     )
