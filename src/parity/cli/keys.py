@@ -15,7 +15,7 @@ from parity.cli.output import emit, print_json, table
 from parity.config import AUTO_ROUTE, Settings, load_settings
 from parity.errors import Conflict, InvalidField
 from parity.store.factory import open_ledger
-from parity.store.keys import KeyStore, StoredKey, check_key_name, mint_secret
+from parity.store.keys import KeyStore, StoredKey, check_key_name, check_rights, mint_secret
 
 __all__ = ["parse_duration", "register"]
 
@@ -53,13 +53,8 @@ def _check_against(settings: Settings, key: StoredKey) -> None:
     if key.name in {k.id for k in settings.keys}:
         raise Conflict(f"the config already has a key named '{key.name}'", code="key_exists")
     deployments = {m.id for m in settings.models}
-    unknown = sorted(set(key.models or ()) - deployments)
-    if unknown:
-        raise InvalidField(f"unknown model ids in --models: {', '.join(unknown)}")
     aliases = set(settings.routes) | {AUTO_ROUTE}
-    unknown = sorted(set(key.routes or ()) - aliases)
-    if unknown:
-        raise InvalidField(f"unknown route aliases in --routes: {', '.join(unknown)}")
+    check_rights(key.models, key.routes, deployments=deployments, aliases=aliases, flag="--")
 
 
 def create(

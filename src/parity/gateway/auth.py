@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 
-from parity.config import Settings
+from parity.config import ApiKey, Settings
 from parity.errors import AuthError, ParityError
 from parity.routing.plan import Caller
 from parity.store.keys import KeyStore, StoredKey
@@ -36,9 +36,10 @@ def _frozen(names: Sequence[str] | None) -> frozenset[str] | None:
     return None if names is None else frozenset(names)
 
 
-def _stored_entry(key: StoredKey) -> _Entry:
-    caller = Caller(
-        key_id=key.name,
+def _caller(key_id: str, key: ApiKey | StoredKey) -> Caller:
+    """The Caller a key makes: config and stored keys carry the same rights and limits."""
+    return Caller(
+        key_id=key_id,
         tenant=key.tenant,
         admin=key.admin,
         can_override_route=key.can_override_route,
@@ -49,7 +50,10 @@ def _stored_entry(key: StoredKey) -> _Entry:
         daily_usd=key.daily_usd,
         monthly_usd=key.monthly_usd,
     )
-    return caller, key.expires_at
+
+
+def _stored_entry(key: StoredKey) -> _Entry:
+    return _caller(key.name, key), key.expires_at
 
 
 def _config_entries(settings: Settings, env: Mapping[str, str]) -> dict[str, _Entry]:
@@ -57,23 +61,8 @@ def _config_entries(settings: Settings, env: Mapping[str, str]) -> dict[str, _En
     entries: dict[str, _Entry] = {}
     for key in settings.keys:
         digest = key.digest(env)
-        if digest is None:
-            continue
-        entries[digest] = (
-            Caller(
-                key_id=key.id,
-                tenant=key.tenant,
-                admin=key.admin,
-                can_override_route=key.can_override_route,
-                models=_frozen(key.models),
-                routes=_frozen(key.routes),
-                rpm=key.rpm,
-                tpm=key.tpm,
-                daily_usd=key.daily_usd,
-                monthly_usd=key.monthly_usd,
-            ),
-            None,
-        )
+        if digest is not None:
+            entries[digest] = (_caller(key.id, key), None)
     admin_key = env.get(settings.auth.admin_key_env)
     if admin_key:
         if len(admin_key) < _MIN_ADMIN_KEY:

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
     "KeyStore",
     "StoredKey",
     "check_key_name",
+    "check_rights",
     "mint_secret",
 ]
 
@@ -41,6 +43,26 @@ def check_key_name(name: str) -> str:
             code="invalid_key_name",
         )
     return name
+
+
+def check_rights(
+    models: Collection[str] | None,
+    routes: Collection[str] | None,
+    *,
+    deployments: Collection[str],
+    aliases: Collection[str],
+    flag: str = "",
+) -> None:
+    """Refuse models or route aliases that nothing serves; ``flag`` prefixes the field name."""
+    for field, wanted, known, what in (
+        ("models", models, deployments, "model ids"),
+        ("routes", routes, aliases, "route aliases"),
+    ):
+        unknown = sorted(set(wanted or ()) - set(known))
+        if unknown:
+            raise InvalidField(
+                f"unknown {what} in {flag}{field}: {', '.join(unknown)}", param=field
+            )
 
 
 def mint_secret() -> tuple[str, str, str]:

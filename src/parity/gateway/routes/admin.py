@@ -29,7 +29,7 @@ from parity.gateway.asgi import ClientGone, Receive, Scope, Send, read_body, sen
 from parity.gateway.protocol import error_bytes
 from parity.gateway.runtime import Runtime
 from parity.routing.plan import Caller
-from parity.store.keys import KeyStore, StoredKey, check_key_name, mint_secret
+from parity.store.keys import KeyStore, StoredKey, check_key_name, check_rights, mint_secret
 
 __all__ = ["KEYS_PATH", "AdminKeys", "KeyCreate"]
 
@@ -177,13 +177,8 @@ class AdminKeys:
                 param="name",
                 code="key_exists",
             )
-        unknown = sorted(set(spec.models or ()) - set(self.rt.deployments))
-        if unknown:
-            raise InvalidField(f"unknown model ids: {', '.join(unknown)}", param="models")
         aliases = set(self.rt.router.names) - set(self.rt.deployments)
-        unknown = sorted(set(spec.routes or ()) - aliases)
-        if unknown:
-            raise InvalidField(f"unknown route aliases: {', '.join(unknown)}", param="routes")
+        check_rights(spec.models, spec.routes, deployments=self.rt.deployments, aliases=aliases)
 
     async def _answer(self, send: Send, request_id: str, work: Awaitable[tuple[int, Any]]) -> None:
         headers = [_JSON, (b"x-parity-request-id", request_id.encode()), _NO_MODEL]
