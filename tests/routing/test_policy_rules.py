@@ -14,6 +14,7 @@ from parity.routing.budget import SpendTracker
 from parity.routing.plan import Caller, RouteRequest
 from parity.routing.policy import decide, matches
 from parity.routing.router import PolicyRouter
+from parity.store.base import LedgerRow
 
 
 class Values:
@@ -214,9 +215,9 @@ def test_budget_exceeded_switches_rules() -> None:
     router = PolicyRouter(settings, tracker=tracker)
     caller = Caller(key_id="team", tenant="t")
     assert router.plan(_request("hi", caller=caller)).primary == "gpt"
-    tracker.add("team", "t", 0.6)
+    tracker.add(LedgerRow("r1", 0.0, "parity/auto", 200, 1.0, "team", "t", cost_usd=0.6))
     assert router.plan(_request("hi", caller=caller)).primary == "gpt"
-    tracker.add("team", "t", 0.5)
+    tracker.add(LedgerRow("r2", 0.0, "parity/auto", 200, 1.0, "team", "t", cost_usd=0.5))
     plan = router.plan(_request("hi", caller=caller))
     assert (plan.primary, plan.rule) == ("local", "broke")
     assert plan.trace["signals"]["budget"]["over"]

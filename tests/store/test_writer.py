@@ -83,3 +83,21 @@ def test_rows_that_cannot_be_written_at_shutdown_are_spilled(tmp_path: Path) -> 
     lines = [orjson.loads(line) for line in spill.read_bytes().splitlines()]
     assert [line["request_id"] for line in lines] == [f"req_{n}" for n in range(7)]
     assert lines[0]["request_body"] == '{"a":1}'
+
+
+def test_listeners_hear_of_each_written_batch_and_cannot_stop_the_writes() -> None:
+    ledger = FlakyLedger(failures=2)
+    writer = LedgerWriter(ledger, batch_size=10, flush_interval_s=0.01)
+    heard: list[str] = []
+
+    def broken(rows: list[LedgerRow]) -> None:
+        raise RuntimeError("listener bug")
+
+    writer.on_written(broken)
+    writer.on_written(lambda rows: heard.extend(r.request_id for r in rows))
+    writer.start()
+    for n in range(25):
+        writer.submit(make_row(n))
+    writer.close()
+    assert ledger.count() == 25
+    assert sorted(heard) == sorted(f"req_{n}" for n in range(25))  # once each, failures too

@@ -89,7 +89,7 @@ class Runtime:
             spill_dir=spill,
         )
         self.writer.start()
-        self.tracker.bind(self._ledger)
+        self.tracker.bind(self._ledger, self.writer)
         await self.auth.start(self._ledger.url)
         await asyncio.to_thread(self.limits.start, self._ledger.url)
         if self.tracker.active:

@@ -3,19 +3,28 @@
 Totals are read from the ledger at start and every ``budgets.refresh_s`` (so replicas sharing a
 PostgreSQL ledger see each other's spend), and each answered request is added in memory at once.
 Between refreshes, rows another replica has not flushed yet are not counted.
+
+A refresh must not forget this replica's own spend that the ledger does not hold yet: rows still
+in the ledger writer's queue when the refresh starts, and rows answered while it reads, are added
+on top of what the ledger says. A row written while the ledger is being read may then count twice
+until the next refresh, which errs toward refusing early, never toward overspending.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 
 from parity.config.routing import Budget, Budgets
-from parity.store.base import Ledger
+from parity.store.base import Ledger, LedgerRow
 from parity.store.budgets import period_starts
+from parity.store.writer import LedgerWriter
 
 __all__ = ["SpendTracker", "period_starts"]
+
+Scope = tuple[str, str]  # ("key", key id) or ("tenant", tenant)
 
 
 class SpendTracker:
@@ -28,19 +37,28 @@ class SpendTracker:
         self._ledger = ledger
         self._clock = clock
         self._lock = threading.Lock()
-        self._spent: dict[tuple[str, str], list[float]] = {}  # -> [day, month]
+        self._refreshing = threading.Lock()  # one refresh at a time
+        self._spent: dict[Scope, list[float]] = {}  # -> [day, month]
         self._periods = period_starts(clock())
+        # rows counted here that the ledger may not hold yet, by id(row); kept only while a
+        # writer reports what it has written (otherwise nothing would ever remove them)
+        self._unwritten: dict[int, tuple[list[Scope], float]] | None = None
+        self._during: defaultdict[Scope, float] | None = None  # added while a refresh reads
 
-    def bind(self, ledger: Ledger) -> None:
-        """Read spend from this ledger from now on."""
+    def bind(self, ledger: Ledger, writer: LedgerWriter | None = None) -> None:
+        """Read spend from this ledger from now on; ``writer`` queues this replica's rows."""
         self._ledger = ledger
+        if writer is not None:
+            with self._lock:
+                self._unwritten = {}
+            writer.on_written(self.written)
 
     @property
     def active(self) -> bool:
         """Whether any budget is configured (otherwise nothing needs refreshing)."""
         return bool(self.budgets.keys or self.budgets.tenants)
 
-    def _tracked(self) -> list[tuple[str, str]]:
+    def _tracked(self) -> list[Scope]:
         return [("key", k) for k in self.budgets.keys] + [
             ("tenant", t) for t in self.budgets.tenants
         ]
@@ -49,29 +67,66 @@ class SpendTracker:
         """Re-read the totals of every budgeted key and tenant from the ledger."""
         if self._ledger is None:
             return
-        day, month = period_starts(self._clock())
-        fresh: dict[tuple[str, str], list[float]] = {}
-        for scope, name in self._tracked():
-            which = {"key_id": name} if scope == "key" else {"tenant": name}
-            fresh[(scope, name)] = [
-                self._ledger.spend(since=day, **which),
-                self._ledger.spend(since=month, **which),
-            ]
-        with self._lock:
-            self._spent = fresh
-            self._periods = (day, month)
+        with self._refreshing:
+            with self._lock:
+                carried = self._unwritten_totals()
+                self._during = defaultdict(float)
+            try:
+                day, month = period_starts(self._clock())
+                fresh: dict[Scope, list[float]] = {}
+                for scope, name in self._tracked():
+                    which = {"key_id": name} if scope == "key" else {"tenant": name}
+                    fresh[(scope, name)] = [
+                        self._ledger.spend(since=day, **which),
+                        self._ledger.spend(since=month, **which),
+                    ]
+            except BaseException:
+                with self._lock:
+                    self._during = None
+                raise
+            with self._lock:
+                during, self._during = self._during, None
+                for pair, cost in (*carried.items(), *during.items()):
+                    totals = fresh.setdefault(pair, [0.0, 0.0])
+                    totals[0] += cost
+                    totals[1] += cost
+                self._spent = fresh
+                self._periods = (day, month)
 
-    def add(self, key_id: str | None, tenant: str | None, cost: float | None) -> None:
-        """Count one answered request's cost."""
+    def _unwritten_totals(self) -> dict[Scope, float]:
+        totals: defaultdict[Scope, float] = defaultdict(float)
+        for pairs, cost in (self._unwritten or {}).values():
+            for pair in pairs:
+                totals[pair] += cost
+        return totals
+
+    def add(self, row: LedgerRow) -> None:
+        """Count one answered request's cost, before its row is queued for the ledger."""
+        cost = row.cost_usd
         if not cost:
             return
         self._roll()
+        pairs: list[Scope] = [
+            (scope, name)
+            for scope, name in (("key", row.key_id), ("tenant", row.tenant))
+            if name is not None
+        ]
         with self._lock:
-            for pair in (("key", key_id), ("tenant", tenant)):
-                if pair[1] is not None:
-                    totals = self._spent.setdefault((pair[0], pair[1]), [0.0, 0.0])
-                    totals[0] += cost
-                    totals[1] += cost
+            for pair in pairs:
+                totals = self._spent.setdefault(pair, [0.0, 0.0])
+                totals[0] += cost
+                totals[1] += cost
+                if self._during is not None:
+                    self._during[pair] += cost
+            if self._unwritten is not None:
+                self._unwritten[id(row)] = (pairs, cost)
+
+    def written(self, rows: Iterable[LedgerRow]) -> None:
+        """The ledger holds these rows now: a refresh will find them there."""
+        with self._lock:
+            if self._unwritten:
+                for row in rows:
+                    self._unwritten.pop(id(row), None)
 
     def _roll(self) -> None:
         day, month = period_starts(self._clock())

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -47,6 +48,11 @@ class LedgerWriter:
         self.failed_batches = 0  # every failed write since start, for /metrics
         self.spilled = 0  # rows saved to a spill file instead of the ledger
         self._started = False
+        self._listeners: list[Callable[[list[LedgerRow]], None]] = []
+
+    def on_written(self, listener: Callable[[list[LedgerRow]], None]) -> None:
+        """Call ``listener`` (on the writer thread) with each batch once it is in the ledger."""
+        self._listeners.append(listener)
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -149,6 +155,11 @@ class LedgerWriter:
         self.failures = 0
         self.written += len(batch)
         self._pending = []
+        for listener in self._listeners:
+            try:
+                listener(batch)
+            except Exception:  # a listener must never stop rows being written
+                log.exception("a ledger write listener failed")
         return True
 
     def _spill(self, rows: list[LedgerRow]) -> None:

@@ -110,7 +110,7 @@ class ChatRoute:
             row.trace = self._trace(ex)
             self._prompts.redact(row, ex.call.body if ex.call else None, ex.plan)
             if self.rt.tracker.active:
-                self.rt.tracker.add(row.key_id, row.tenant, row.cost_usd)
+                self.rt.tracker.add(row)
         except Exception as exc:
             log.exception("request %s: building its trace failed", ex.request_id)
             row.trace = {"trace_error": repr(exc)}
@@ -302,7 +302,7 @@ class ChatRoute:
             row.status = http_status(exc)
             row.error_type, row.error_message = exc.kind, exc.message
         row.total_ms = (time.perf_counter() - started) * 1000
-        self.rt.tracker.add(row.key_id, row.tenant, row.cost_usd)
+        self.rt.tracker.add(row)
         if ex.admission is not None:  # counts toward the budgets, never refused
             await self.rt.limits.charge(ex.admission, row.cost_usd, row.ts)
         if self.rt.writer is not None:
