@@ -2,11 +2,17 @@
 
 Before a budgeted request goes upstream it holds its worst-case cost; it is admitted only while
 ``spent + open holds < limit`` for every budget it falls under. When it ends, one transaction
-drops the hold and adds the actual cost. Each step is one short transaction: SQLite serialises
-them with ``BEGIN IMMEDIATE``; PostgreSQL locks each budget's counter row with
-``SELECT ... FOR UPDATE``, always in the same order, so replicas sharing the database admit
-against one total and never deadlock. The overspend bound this gives is argued in
-docs/limits.md.
+drops the hold and adds the actual cost. Each budget period has one counter row that carries
+both totals (``spent_usd``, ``held_usd``), so admitting a request is one conditional
+``UPDATE ... SET held_usd = held_usd + hold WHERE spent_usd + held_usd < limit`` per budget:
+SQLite serialises these transactions with ``BEGIN IMMEDIATE``; PostgreSQL locks each counter
+row for the rest of the transaction, always in the same order, so replicas sharing the database
+admit against one total and never deadlock.
+
+Each hold also has its own row in ``budget_holds``, with an expiry. About once a minute each
+replica drops lapsed holds (a crashed replica's) and recounts every current counter's
+``held_usd`` from the holds that remain, which also clears any drift. The overspend bound this
+gives is argued in docs/limits.md.
 """
 
 from __future__ import annotations
@@ -26,30 +32,46 @@ from parity.store.sqlite import sqlite_path
 __all__ = ["BudgetBook", "Limit", "Reservation", "period_end", "period_starts"]
 
 _LABEL = {"day": "daily", "month": "monthly"}
-_SELECT = (
-    "SELECT spent_usd FROM budget_spend"
-    " WHERE scope = ? AND name = ? AND period = ? AND period_start = ?"
-)
+_SWEEP_EVERY_S = 60.0
+_COUNTER = "scope = ? AND name = ? AND period = ? AND period_start = ?"
+_STATE = f"SELECT spent_usd, held_usd FROM budget_spend WHERE {_COUNTER}"
 _SEED = (
     "INSERT INTO budget_spend (scope, name, period, period_start, spent_usd)"
     " SELECT ?, ?, ?, ?, COALESCE(SUM(cost_usd), 0) FROM requests WHERE {column} = ? AND ts >= ?"
     " ON CONFLICT (scope, name, period, period_start) DO NOTHING"
 )
-_HELD = (
-    "SELECT COALESCE(SUM(amount_usd), 0) FROM budget_holds"
-    " WHERE scope = ? AND name = ? AND {period}_start = ? AND expires_at > ?"
+# The admission itself: no row comes back when the budget is used up (or not seeded yet).
+_ADMIT = (
+    f"UPDATE budget_spend SET held_usd = held_usd + ? WHERE {_COUNTER}"
+    " AND spent_usd + held_usd < ? RETURNING spent_usd"
 )
+_TAKE = f"UPDATE budget_spend SET held_usd = held_usd + ? WHERE {_COUNTER}"
 _HOLD = (
     "INSERT INTO budget_holds"
     " (request_id, scope, name, day_start, month_start, amount_usd, expires_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-_ADD = (
-    "UPDATE budget_spend SET spent_usd = spent_usd + ?"
-    " WHERE scope = ? AND name = ? AND period = ? AND period_start = ?"
+# Adding and taking off the same float amounts in another order leaves crumbs (~1e-18) that
+# would refuse a request sitting exactly at the limit; a total below a nano-cent is no hold.
+_SETTLE = (
+    "UPDATE budget_spend SET spent_usd = spent_usd + ?,"
+    " held_usd = CASE WHEN held_usd - ? > 1e-11 THEN held_usd - ? ELSE 0 END"
+    f" WHERE {_COUNTER}"
 )
-_RELEASE = "DELETE FROM budget_holds WHERE request_id = ?"
-_SWEEP = "DELETE FROM budget_holds WHERE expires_at < ?"
+_ADD = f"UPDATE budget_spend SET spent_usd = spent_usd + ? WHERE {_COUNTER}"
+_RELEASE = "DELETE FROM budget_holds WHERE request_id = ? RETURNING scope"
+_EXPIRE = "DELETE FROM budget_holds WHERE expires_at <= ?"
+_LOCK_CURRENT = (
+    "SELECT scope FROM budget_spend WHERE period_start IN (?, ?)"
+    " ORDER BY scope, name, period, period_start"
+)
+_RECOUNT = (
+    "UPDATE budget_spend SET held_usd = COALESCE((SELECT SUM(h.amount_usd) FROM budget_holds h"
+    " WHERE h.scope = budget_spend.scope AND h.name = budget_spend.name"
+    " AND (CASE budget_spend.period WHEN 'day' THEN h.day_start ELSE h.month_start END)"
+    " = budget_spend.period_start), 0)"
+    " WHERE period_start IN (?, ?)"
+)
 
 
 def period_starts(now: float) -> tuple[float, float]:
@@ -115,7 +137,10 @@ class _Database:
             import psycopg
 
             return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+        # used by this thread only, but close() may run on another
+        conn = sqlite3.connect(
+            self._path, timeout=30, isolation_level=None, check_same_thread=False
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # as the ledger: durable unless power fails
         return conn
@@ -166,7 +191,7 @@ class _Database:
 
 
 class BudgetBook:
-    """Holds and settled spend per budget, in the ledger's database (migration 003)."""
+    """Holds and settled spend per budget, in the ledger's database (migrations 003 and 004)."""
 
     def __init__(self, url: str, *, hold_ttl_s: float, clock: Callable[[], float] = time.time):
         self._db = _Database(url)
@@ -174,48 +199,52 @@ class BudgetBook:
         self._clock = clock
         self._swept = 0.0
         sql, lock = self._db.sql, self._db.lock_rows
-        self._select = sql(_SELECT + lock)
+        self._state = sql(_STATE + lock)
         self._seed = {
             s: sql(_SEED.format(column=c)) for s, c in (("key", "key_id"), ("tenant", "tenant"))
         }
-        self._held = {p: sql(_HELD.format(period=p)) for p in _LABEL}
-        self._hold, self._add = sql(_HOLD), sql(_ADD)
-        self._release, self._sweep = sql(_RELEASE), sql(_SWEEP)
+        self._admit, self._take, self._hold = sql(_ADMIT), sql(_TAKE), sql(_HOLD)
+        self._settle, self._add = sql(_SETTLE), sql(_ADD)
+        self._release, self._expire = sql(_RELEASE), sql(_EXPIRE)
+        self._lock_current, self._recount = sql(_LOCK_CURRENT + lock), sql(_RECOUNT)
 
     def reserve(self, request_id: str, limits: Sequence[Limit], amount: float) -> Reservation:
         """Hold ``amount`` USD against every limit, or raise BudgetExceeded (nothing held)."""
         now = self._clock()
+        if now - self._swept > _SWEEP_EVERY_S:
+            self.sweep(now)
         day, month = period_starts(now)
         held = Reservation(request_id, tuple(sorted(limits)), day, month, amount)
         # Holds are short-lived and on the request path: not waiting for the disk saves a flush
         # per request; a database crash could forget the newest holds (see docs/limits.md).
         with self._db.transaction(durable=False) as cur:
-            if now - self._swept > 60:
-                self._swept = now
-                cur.execute(self._sweep, (now,))
-            for limit in held.limits:  # sorted: every replica locks counters in one order
-                start = held.start(limit)
-                spent = self._counter(cur, limit, start)
-                # A statement of its own, after the lock: under READ COMMITTED it then sees
-                # every hold committed by whoever held the lock before us.
-                cur.execute(self._held[limit.period], (limit.scope, limit.name, start, now))
-                pending = float(cur.fetchone()[0])
-                if spent + pending >= limit.usd:
-                    raise _refusal(limit, spent, pending, amount, now)
+            # The hold rows first: no lock on a counter is taken before them, by anyone.
             for scope, name in dict.fromkeys((x.scope, x.name) for x in held.limits):
                 cur.execute(
                     self._hold, (request_id, scope, name, day, month, amount, now + self._ttl)
                 )
+            for limit in held.limits:  # sorted: every replica locks counters in one order
+                key = (limit.scope, limit.name, limit.period, held.start(limit))
+                cur.execute(self._admit, (amount, *key, limit.usd))
+                if cur.fetchone() is not None:
+                    continue
+                # Refused, or a new period without a counter yet: look under the lock.
+                spent, pending = self._counter(cur, limit, key[3])
+                if spent + pending >= limit.usd:
+                    raise _refusal(limit, spent, pending, amount, now)
+                cur.execute(self._take, (amount, *key))
         return held
 
     def settle(self, held: Reservation, cost: float) -> None:
         """Drop the request's hold and add what it actually cost, in one transaction."""
         with self._db.transaction() as cur:
             cur.execute(self._release, (held.request_id,))
-            if cost:
+            # A hold that lapsed was already dropped from the totals by a sweep.
+            release = held.amount if cur.fetchall() else 0.0
+            if cost or release:
                 for limit in held.limits:
-                    params = (cost, limit.scope, limit.name, limit.period, held.start(limit))
-                    cur.execute(self._add, params)
+                    key = (limit.scope, limit.name, limit.period, held.start(limit))
+                    cur.execute(self._settle, (cost, release, release, *key))
 
     def charge(self, limits: Sequence[Limit], cost: float, when: float) -> None:
         """Add spend that was never held (shadow copies: counted, never refused)."""
@@ -228,16 +257,29 @@ class BudgetBook:
                 self._counter(cur, limit, start)
                 cur.execute(self._add, (cost, limit.scope, limit.name, limit.period, start))
 
-    def _counter(self, cur: Any, limit: Limit, start: float) -> float:
-        """The settled spend of one budget period, locked; a new period starts from the ledger."""
+    def sweep(self, now: float | None = None) -> None:
+        """Drop lapsed holds and recount the holds' total of every current budget period."""
+        now = self._clock() if now is None else now
+        self._swept = now
+        day, month = period_starts(now)
+        with self._db.transaction() as cur:
+            cur.execute(self._expire, (now,))
+            # Lock the counters (in the admissions' order), then count in a statement of its
+            # own: under READ COMMITTED it sees every hold committed before the locks were ours.
+            cur.execute(self._lock_current, (day, month))
+            cur.fetchall()
+            cur.execute(self._recount, (day, month))
+
+    def _counter(self, cur: Any, limit: Limit, start: float) -> tuple[float, float]:
+        """(spent, held) of one budget period, locked; a new period starts from the ledger."""
         key = (limit.scope, limit.name, limit.period, start)
-        cur.execute(self._select, key)
+        cur.execute(self._state, key)
         found = cur.fetchone()
         if found is None:
             cur.execute(self._seed[limit.scope], (*key, limit.name, start))
-            cur.execute(self._select, key)
+            cur.execute(self._state, key)
             found = cur.fetchone()
-        return float(found[0])
+        return float(found[0]), float(found[1])
 
     def close(self) -> None:
         """Release connections."""
