@@ -114,7 +114,7 @@ with psycopg.connect(url) as conn:
 print(json.dumps({
     "run": name, "wrk_requests": sent, "wrk_errors": errors, "req_per_s": round(sent / duration),
     "p50_ms_per_replica": p50, "ledger_rows": rows, "distinct_ids": ids, "ok_rows": ok,
-    "warmup_requests": warm, "lost": sent + warm - ok, "ledger_spend_usd": float(spend),
+    "warmup_requests": warm, "beyond_wrk": ok - sent - warm, "ledger_spend_usd": float(spend),
     "budget_counter_usd": None if counted is None else float(counted), "open_holds": holds,
 }))
 PY
@@ -127,11 +127,11 @@ for spec in ${RUNS:-off:0 on:1}; do
   run "${spec%%:*}" "${spec##*:}" > "$WORK/${spec%%:*}.result"
   names+=("${spec%%:*}")
 done
-"$PY" - "$WORK" "${names[@]}" <<'PY'
-import json, sys
+CONC=$CONC "$PY" - "$WORK" "${names[@]}" <<'PY'
+import json, os, sys
 from pathlib import Path
 print("| run | req/s, both replicas | p50 ms per replica | wrk errors | sent | ledger rows | distinct ids"
-      " | lost | ledger spend | budget counter | open holds |")
+      " | ledger minus sent | ledger spend | budget counter | open holds |")
 print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for name in sys.argv[2:]:
     r = json.loads((Path(sys.argv[1]) / f"{name}.result").read_text())
@@ -140,7 +140,10 @@ for name in sys.argv[2:]:
     p50 = " / ".join(f"{v:.1f}" for v in r["p50_ms_per_replica"])
     print(f"| {name} | {r['req_per_s']:,} | {p50} | {r['wrk_errors']} "
           f"| {r['wrk_requests'] + r['warmup_requests']:,} | {r['ledger_rows']:,} "
-          f"| {r['distinct_ids']:,} | {r['lost']} | ${r['ledger_spend_usd']:.6f} | {counter} "
+          f"| {r['distinct_ids']:,} | {r['beyond_wrk']} | ${r['ledger_spend_usd']:.6f} | {counter} "
           f"| {holds} |")
+most = 2 * int(os.environ["CONC"]) + 8  # wrk's connections, load and warm-up
+print(f"\n'sent' counts the answers wrk received. The ledger also holds the requests in flight"
+      f" when wrk stopped, so 'ledger minus sent' lies in 0..{most} when nothing was lost.")
 PY
 echo "raw results: $WORK"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["RawAnswer", "assert_openai_error", "connect", "raw_request"]
+__all__ = ["RawAnswer", "assert_openai_error", "closed_by_peer", "connect", "raw_request"]
 
 
 @dataclass
@@ -29,6 +29,19 @@ def connect(base_url: str, timeout: float = 10) -> socket.socket:
     """A TCP connection to the gateway at ``base_url``."""
     parts = urlsplit(base_url)
     return socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the other end has closed: end of stream, or a reset.
+
+    A server that closes while bytes it never read wait in its buffer makes the kernel send a
+    reset instead of an orderly end; what it sent before stays readable here, then the next
+    read fails. Both mean closed. A read that returns data means it was still open.
+    """
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
 
 
 def read_answer(sock: socket.socket, method: str = "GET") -> RawAnswer:
