@@ -48,7 +48,7 @@ class SpendTracker:
     def bind(self, ledger: Ledger, writer: LedgerWriter | None = None) -> None:
         """Read spend from this ledger from now on; ``writer`` queues this replica's rows."""
         self._ledger = ledger
-        if writer is not None:
+        if writer is not None and self.active:
             with self._lock:
                 self._unwritten = {}
             writer.on_written(self.written)
@@ -101,9 +101,12 @@ class SpendTracker:
         return totals
 
     def add(self, row: LedgerRow) -> None:
-        """Count one answered request's cost, before its row is queued for the ledger."""
+        """Count one answered request's cost, before its row is queued for the ledger.
+
+        Nothing is kept when no budget is configured: the signal then has nothing to report.
+        """
         cost = row.cost_usd
-        if not cost:
+        if not cost or not self.active:
             return
         self._roll()
         pairs: list[Scope] = [

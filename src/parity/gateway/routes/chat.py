@@ -109,8 +109,7 @@ class ChatRoute:
         try:
             row.trace = self._trace(ex)
             self._prompts.redact(row, ex.call.body if ex.call else None, ex.plan)
-            if self.rt.tracker.active:
-                self.rt.tracker.add(row)
+            self.rt.tracker.add(row)
         except Exception as exc:
             log.exception("request %s: building its trace failed", ex.request_id)
             row.trace = {"trace_error": repr(exc)}
