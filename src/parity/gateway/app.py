@@ -160,10 +160,7 @@ class Gateway:
             await self._error(send, Unavailable("the gateway is starting"), request_id)
             return
         try:
-            headers: dict[bytes, bytes] = dict(scope["headers"])
-            caller = self.runtime.auth.caller(
-                headers.get(b"authorization"), headers.get(b"x-api-key")
-            )
+            caller = self.runtime.auth.caller_for(dict(scope["headers"]))
         except AuthError as exc:
             await self._error(send, exc, request_id)
             return

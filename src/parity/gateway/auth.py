@@ -91,6 +91,10 @@ class Authenticator:
         self.store: KeyStore | None = None
         self._watcher: asyncio.Task[None] | None = None
 
+    def caller_for(self, headers: Mapping[bytes, bytes]) -> Caller:
+        """The caller named by a request's Authorization or x-api-key header."""
+        return self.caller(headers.get(b"authorization"), headers.get(b"x-api-key"))
+
     def caller(self, authorization: bytes | None, api_key: bytes | None = None) -> Caller:
         """The caller for an Authorization (or x-api-key) header; AuthError when refused."""
         if not self.enabled:

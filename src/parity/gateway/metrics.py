@@ -277,7 +277,6 @@ class MetricsRoute:
     def _check(self, scope: Scope) -> None:
         if not self._admin_only or not self._rt.auth.enabled:
             return
-        headers: dict[bytes, bytes] = dict(scope["headers"])
-        caller = self._rt.auth.caller(headers.get(b"authorization"), headers.get(b"x-api-key"))
+        caller = self._rt.auth.caller_for(dict(scope["headers"]))
         if not caller.admin:
             raise PermissionDenied("/metrics needs an admin key (metrics.require_admin is on)")

@@ -89,8 +89,7 @@ class AdminKeys:
         self.rt = runtime
 
     def _admin(self, scope: Scope) -> Caller:
-        headers: dict[bytes, bytes] = dict(scope["headers"])
-        caller = self.rt.auth.caller(headers.get(b"authorization"), headers.get(b"x-api-key"))
+        caller = self.rt.auth.caller_for(dict(scope["headers"]))
         if not caller.admin:
             who = f"the key '{caller.key_id}' is not an admin key"
             if caller.key_id is None:

@@ -123,7 +123,7 @@ class ChatRoute:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, ex: Exchange) -> None:
         headers: dict[bytes, bytes] = dict(scope["headers"])
-        caller = self.rt.auth.caller(headers.get(b"authorization"), headers.get(b"x-api-key"))
+        caller = self.rt.auth.caller_for(headers)
         ex.row.key_id, ex.row.tenant = caller.key_id, caller.tenant
         raw = await read_body(receive, headers, self._limit, self._body_timeout)
         ex.call = call = parse_chat(raw)
