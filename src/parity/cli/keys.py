@@ -15,14 +15,21 @@ from parity.cli.output import emit, print_json, table
 from parity.config import AUTO_ROUTE, Settings, load_settings
 from parity.errors import Conflict, InvalidField
 from parity.store.factory import open_ledger
-from parity.store.keys import KeyStore, StoredKey, check_key_name, check_rights, mint_secret
+from parity.store.keys import (
+    MAX_PER_MINUTE,
+    KeyCreate,
+    KeyStore,
+    StoredKey,
+    check_key_name,
+    check_rights,
+)
 
 __all__ = ["parse_duration", "register"]
 
 _SPAN = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_INT32 = 2**31 - 1
 
+_MOST = MAX_PER_MINUTE
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
@@ -34,10 +41,10 @@ def parse_duration(value: str) -> float:
     return float(match.group(1)) * _UNIT[match.group(2)]
 
 
-def _names(value: str | None) -> tuple[str, ...] | None:
+def _names(value: str | None) -> list[str] | None:
     if value is None:
         return None
-    return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _open(config: Path | None, ledger: str | None) -> tuple[KeyStore, Settings | None]:
@@ -68,8 +75,8 @@ def create(
     ] = None,
     daily_usd: Annotated[float | None, typer.Option(min=0, help="USD per UTC day.")] = None,
     monthly_usd: Annotated[float | None, typer.Option(min=0, help="USD per UTC month.")] = None,
-    rpm: Annotated[int | None, typer.Option(min=1, max=_INT32, help="Requests/minute.")] = None,
-    tpm: Annotated[int | None, typer.Option(min=1, max=_INT32, help="Tokens/minute.")] = None,
+    rpm: Annotated[int | None, typer.Option(min=1, max=_MOST, help="Requests/minute.")] = None,
+    tpm: Annotated[int | None, typer.Option(min=1, max=_MOST, help="Tokens/minute.")] = None,
     can_override_route: Annotated[
         bool, typer.Option("--can-override-route", help="May use x-parity-route.")
     ] = False,
@@ -82,23 +89,20 @@ def create(
     """Create a key and print its secret, once: only its SHA-256 is stored."""
     if check_key_name(name) == "admin":
         raise Conflict("the name 'admin' belongs to the admin key", code="key_exists")
-    lifetime = parse_duration(expires) if expires is not None else None
-    secret, digest, prefix = mint_secret()
-    key = StoredKey(
-        name=name,
-        digest=digest,
-        prefix=prefix,
-        tenant=tenant,
-        models=_names(models),
-        routes=_names(routes),
-        daily_usd=daily_usd,
-        monthly_usd=monthly_usd,
-        rpm=rpm,
-        tpm=tpm,
-        can_override_route=can_override_route,
-        admin=admin,
-        expires_at=time.time() + lifetime if lifetime is not None else None,
-    )
+    spec = {
+        "name": name,
+        "tenant": tenant,
+        "models": _names(models),
+        "routes": _names(routes),
+        "daily_usd": daily_usd,
+        "monthly_usd": monthly_usd,
+        "rpm": rpm,
+        "tpm": tpm,
+        "can_override_route": can_override_route,
+        "admin": admin,
+        "expires_in_s": parse_duration(expires) if expires is not None else None,
+    }
+    key, secret = KeyCreate.of(spec).mint(time.time())
     store, settings = _open(config, ledger)
     try:
         if settings is not None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from parity.gateway.openapi_schemas import error_responses, json_content
+from parity.store.keys import KEY_NAME, MAX_LIFETIME_S, MAX_PER_MINUTE
 
 __all__ = ["ADMIN_OPERATIONS", "KEY_NAME_PATTERN", "admin_schemas"]
 
-KEY_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+KEY_NAME_PATTERN = f"^{KEY_NAME.pattern}$"
 
 Schema = dict[str, Any]
 
 _ADMIN: list[dict[str, list[str]]] = [{"bearer": []}, {"x-api-key": []}]
-_INT32 = 2**31 - 1  # the stored column is a 32-bit integer
-_CENTURY_S = 100 * 366 * 86400
 
 
 def _nullable(schema: Schema) -> Schema:
@@ -33,8 +32,8 @@ def _fields(deployments: list[str], aliases: list[str]) -> dict[str, Schema]:
         "routes": _names(aliases),
         "daily_usd": _nullable({"type": "number", "minimum": 0}),
         "monthly_usd": _nullable({"type": "number", "minimum": 0}),
-        "rpm": _nullable({"type": "integer", "minimum": 1, "maximum": _INT32}),
-        "tpm": _nullable({"type": "integer", "minimum": 1, "maximum": _INT32}),
+        "rpm": _nullable({"type": "integer", "minimum": 1, "maximum": MAX_PER_MINUTE}),
+        "tpm": _nullable({"type": "integer", "minimum": 1, "maximum": MAX_PER_MINUTE}),
         "can_override_route": {"type": "boolean"},
         "admin": {"type": "boolean"},
     }
@@ -71,7 +70,12 @@ def admin_schemas(deployments: list[str], aliases: list[str]) -> dict[str, Schem
             "name": name,
             **_fields(deployments, aliases),
             "expires_in_s": _nullable(
-                {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": _CENTURY_S}
+                {
+                    "type": "number",
+                    "exclusiveMinimum": True,
+                    "minimum": 0,
+                    "maximum": MAX_LIFETIME_S,
+                }
             ),
         },
     }

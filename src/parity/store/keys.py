@@ -12,12 +12,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parity.errors import Conflict, InvalidField, NotFound
 from parity.store.database import Database, Duplicate
 
 __all__ = [
     "KEY_NAME",
+    "MAX_LIFETIME_S",
+    "MAX_PER_MINUTE",
+    "KeyCreate",
     "KeyStore",
     "StoredKey",
     "check_key_name",
@@ -27,6 +31,8 @@ __all__ = [
 
 KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _PREFIX_CHARS = 11  # "pk-" and 8 of the 43 random characters: 48 bits shown, 208 kept secret
+MAX_PER_MINUTE = 2**31 - 1  # rpm and tpm are stored as a 32-bit integer
+MAX_LIFETIME_S = 100 * 366 * 86400
 
 _COLUMNS = (
     "name, digest, prefix, tenant, models, routes, daily_usd, monthly_usd, rpm, tpm, "
@@ -170,6 +176,56 @@ class StoredKey:
             expires_at=expires,
             revoked_at=revoked,
         )
+
+
+class KeyCreate(BaseModel):
+    """A key to create: the body of POST /admin/keys, and what ``parity keys create`` builds."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    name: str = Field(max_length=64, description="The key's name (its ledger key_id).")
+    tenant: str = Field("default", pattern=r"^[^\x00-\x1f\x7f]{1,64}$", description="Tenant.")
+    models: list[str] | None = Field(None, max_length=1000, description="Allowed deployments.")
+    routes: list[str] | None = Field(None, max_length=1000, description="Allowed route aliases.")
+    daily_usd: float | None = Field(None, ge=0, description="Spend limit per UTC day.")
+    monthly_usd: float | None = Field(None, ge=0, description="Spend limit per UTC month.")
+    rpm: int | None = Field(None, ge=1, le=MAX_PER_MINUTE, description="Requests per minute.")
+    tpm: int | None = Field(None, ge=1, le=MAX_PER_MINUTE, description="Tokens per minute.")
+    can_override_route: bool = Field(False, description="May use x-parity-route.")
+    admin: bool = Field(False, description="May use the admin API and the dashboard.")
+    expires_in_s: float | None = Field(
+        None, gt=0, le=MAX_LIFETIME_S, description="Seconds until the key expires."
+    )
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> KeyCreate:
+        """Validate ``data``; the first problem becomes an InvalidField naming its field."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or None
+            raise InvalidField(f"{where}: {first['msg']}", param=where) from exc
+
+    def mint(self, now: float) -> tuple[StoredKey, str]:
+        """The key to store, its name checked, and its secret: shown once, never stored."""
+        secret, digest, prefix = mint_secret()
+        key = StoredKey(
+            name=check_key_name(self.name),
+            digest=digest,
+            prefix=prefix,
+            tenant=self.tenant,
+            models=None if self.models is None else tuple(dict.fromkeys(self.models)),
+            routes=None if self.routes is None else tuple(dict.fromkeys(self.routes)),
+            daily_usd=self.daily_usd,
+            monthly_usd=self.monthly_usd,
+            rpm=self.rpm,
+            tpm=self.tpm,
+            can_override_route=self.can_override_route,
+            admin=self.admin,
+            expires_at=now + self.expires_in_s if self.expires_in_s else None,
+        )
+        return key, secret
 
 
 class KeyStore:

@@ -14,7 +14,6 @@ from collections.abc import Awaitable
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from parity.errors import (
     Conflict,
@@ -29,7 +28,7 @@ from parity.gateway.asgi import ClientGone, Receive, Scope, Send, read_body, sen
 from parity.gateway.protocol import error_bytes
 from parity.gateway.runtime import Runtime
 from parity.routing.plan import Caller
-from parity.store.keys import KeyStore, StoredKey, check_key_name, check_rights, mint_secret
+from parity.store.keys import KeyCreate, KeyStore, StoredKey, check_key_name, check_rights
 
 __all__ = ["KEYS_PATH", "AdminKeys", "KeyCreate"]
 
@@ -37,30 +36,8 @@ log = logging.getLogger("parity.gateway")
 
 KEYS_PATH = "/admin/keys"
 _BODY_LIMIT = 64 * 1024
-_INT32 = 2**31 - 1  # PostgreSQL INTEGER
-_CENTURY_S = 100 * 366 * 86400
 _JSON = (b"content-type", b"application/json")
 _NO_MODEL = (b"x-parity-model", b"none")
-
-
-class KeyCreate(BaseModel):
-    """The body of POST /admin/keys."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    name: str = Field(max_length=64, description="The key's name (its ledger key_id).")
-    tenant: str = Field("default", pattern=r"^[^\x00-\x1f\x7f]{1,64}$", description="Tenant.")
-    models: list[str] | None = Field(None, max_length=1000, description="Allowed deployments.")
-    routes: list[str] | None = Field(None, max_length=1000, description="Allowed route aliases.")
-    daily_usd: float | None = Field(None, ge=0, description="Spend limit per UTC day.")
-    monthly_usd: float | None = Field(None, ge=0, description="Spend limit per UTC month.")
-    rpm: int | None = Field(None, ge=1, le=_INT32, description="Requests per minute.")
-    tpm: int | None = Field(None, ge=1, le=_INT32, description="Tokens per minute.")
-    can_override_route: bool = Field(False, description="May use x-parity-route.")
-    admin: bool = Field(False, description="May use the admin API and the dashboard.")
-    expires_in_s: float | None = Field(
-        None, gt=0, le=_CENTURY_S, description="Seconds until the key expires."
-    )
 
 
 def _parse(raw: bytes) -> KeyCreate:
@@ -70,16 +47,7 @@ def _parse(raw: bytes) -> KeyCreate:
         raise InvalidJSON(f"the body is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise InvalidField("the body must be a JSON object")
-    try:
-        return KeyCreate.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or None
-        raise InvalidField(f"{where}: {first['msg']}", param=where) from exc
-
-
-def _unique(names: list[str] | None) -> tuple[str, ...] | None:
-    return None if names is None else tuple(dict.fromkeys(names))
+    return KeyCreate.of(data)
 
 
 class AdminKeys:
@@ -148,24 +116,8 @@ class AdminKeys:
         return 200, key.info(time.time())
 
     def _create(self, store: KeyStore, spec: KeyCreate) -> tuple[StoredKey, str]:
-        name = check_key_name(spec.name)
-        self._check_names(name, spec)
-        secret, digest, prefix = mint_secret()
-        key = StoredKey(
-            name=name,
-            digest=digest,
-            prefix=prefix,
-            tenant=spec.tenant,
-            models=_unique(spec.models),
-            routes=_unique(spec.routes),
-            daily_usd=spec.daily_usd,
-            monthly_usd=spec.monthly_usd,
-            rpm=spec.rpm,
-            tpm=spec.tpm,
-            can_override_route=spec.can_override_route,
-            admin=spec.admin,
-            expires_at=time.time() + spec.expires_in_s if spec.expires_in_s else None,
-        )
+        key, secret = spec.mint(time.time())
+        self._check_names(key.name, spec)
         return store.create(key), secret
 
     def _check_names(self, name: str, spec: KeyCreate) -> None:
