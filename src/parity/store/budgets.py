@@ -18,7 +18,6 @@ gives is argued in docs/limits.md.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from parity.errors import BudgetExceeded, Unavailable
+from parity.store.connections import PerThread
 from parity.store.sqlite import sqlite_path
 
 __all__ = ["BudgetBook", "Limit", "Reservation", "period_end", "period_starts"]
@@ -112,9 +112,7 @@ class _Database:
     def __init__(self, url: str):
         self.url = url
         self.postgres = url.startswith(("postgresql://", "postgres://"))
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._lock = threading.Lock()
+        self._conns: PerThread[Any] = PerThread(self._connect, self._usable)
         if self.postgres:
             import psycopg
 
@@ -145,14 +143,8 @@ class _Database:
         conn.execute("PRAGMA synchronous=NORMAL")  # as the ledger: durable unless power fails
         return conn
 
-    def _conn(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or (self.postgres and conn.closed):
-            conn = self._connect()
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+    def _usable(self, conn: Any) -> bool:
+        return not (self.postgres and conn.closed)
 
     @contextmanager
     def transaction(self, *, durable: bool = True) -> Iterator[Any]:
@@ -162,7 +154,7 @@ class _Database:
         database crash may forget the last fraction of a second of such transactions.
         """
         try:
-            conn = self._conn()
+            conn = self._conns.get()
             if self.postgres:
                 with conn.transaction(), conn.cursor() as cur:
                     if not durable:
@@ -178,16 +170,12 @@ class _Database:
                 raise
             cur.execute("COMMIT")
         except self._errors as exc:
-            self._local.conn = None  # a broken connection is reopened next time
+            self._conns.drop()  # a broken connection is reopened next time
             raise Unavailable(f"the budget store is unavailable: {exc}") from exc
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._conns.close()
 
 
 class BudgetBook:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ import psycopg
 from parity.errors import ConfigError
 from parity.store import sql
 from parity.store.base import LedgerRow, RowFilter, UsageRow
+from parity.store.connections import PerThread
 
 __all__ = ["PostgresLedger"]
 
@@ -27,21 +27,16 @@ class PostgresLedger:
 
     def __init__(self, url: str):
         self.url = url
-        self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
+        self._conns = PerThread(self._connect, lambda conn: not conn.closed)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            return psycopg.connect(self.url, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise ConfigError(f"cannot connect to the ledger database: {exc}") from exc
 
     def _conn(self) -> psycopg.Connection[Any]:
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            try:
-                conn = psycopg.connect(self.url, connect_timeout=10)
-            except psycopg.Error as exc:
-                raise ConfigError(f"cannot connect to the ledger database: {exc}") from exc
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+        return self._conns.get()
 
     def migrate(self) -> list[str]:
         """Apply pending migrations in one transaction (serialised by an advisory lock)."""
@@ -83,8 +78,4 @@ class PostgresLedger:
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._conns.close()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from parity.errors import ConfigError
 from parity.store import sql
 from parity.store.base import LedgerRow, RowFilter, UsageRow
+from parity.store.connections import PerThread
 
 __all__ = ["SqliteLedger", "sqlite_path"]
 
@@ -35,23 +35,19 @@ class SqliteLedger:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create the ledger folder {self.path.parent}: {exc}") from exc
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._conns = PerThread(self._connect)
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open the ledger {self.path}: {exc}") from exc
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            except sqlite3.Error as exc:
-                raise ConfigError(f"cannot open the ledger {self.path}: {exc}") from exc
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+        return self._conns.get()
 
     def migrate(self) -> list[str]:
         """Apply pending migrations in one transaction."""
@@ -86,8 +82,4 @@ class SqliteLedger:
 
     def close(self) -> None:
         """Close every thread's connection."""
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._conns.close()
