@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 __all__ = ["register"]
+
+
+def _rate(text: str) -> Any:
+    """A fault rate: a share of requests in [0, 1]; unset leaves the file's or the default."""
+    return typer.Option(min=0.0, max=1.0, help=text, show_default=False)
 
 
 def chaos(
@@ -24,68 +29,24 @@ def chaos(
         typer.Option("--faults", help="YAML file of rates and shapes (flags win over it)."),
     ] = None,
     timeout_rate: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Share of requests left hanging past the client's timeout.",
-            show_default=False,
-        ),
+        float | None, _rate("Share of requests left hanging past the client's timeout.")
     ] = None,
-    error_rate: Annotated[
-        float | None,
-        typer.Option(min=0.0, max=1.0, help="Share answered 500, 502 or 503.", show_default=False),
-    ] = None,
-    rate_limit_rate: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0, max=1.0, help="Share answered 429 with retry-after.", show_default=False
-        ),
-    ] = None,
+    error_rate: Annotated[float | None, _rate("Share answered 500, 502 or 503.")] = None,
+    rate_limit_rate: Annotated[float | None, _rate("Share answered 429 with retry-after.")] = None,
     reset_rate: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Share whose connection is reset (before or during the answer).",
-            show_default=False,
-        ),
+        float | None, _rate("Share whose connection is reset (before or during the answer).")
     ] = None,
     cut_stream_rate: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Share whose answer stops early (stream without [DONE], short body).",
-            show_default=False,
-        ),
+        float | None, _rate("Share whose answer stops early (stream without [DONE], short body).")
     ] = None,
     drip_rate: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Share whose answer trickles out a few bytes at a time.",
-            show_default=False,
-        ),
+        float | None, _rate("Share whose answer trickles out a few bytes at a time.")
     ] = None,
     malformed_json_rate: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Share answered 200 with JSON that does not parse.",
-            show_default=False,
-        ),
+        float | None, _rate("Share answered 200 with JSON that does not parse.")
     ] = None,
     malformed_sse_rate: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Share whose event stream has broken framing.",
-            show_default=False,
-        ),
+        float | None, _rate("Share whose event stream has broken framing.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed the fault draws.")] = None,
     hang_s: Annotated[
