@@ -5,11 +5,18 @@
 #   bench/gateway_overhead.sh                 # direct, parity (ledger on), litellm, portkey
 #   bench/gateway_overhead.sh direct parity   # a subset
 #   DURATION=30 CONC=32,64 bench/gateway_overhead.sh
+#   bench/gateway_overhead.sh cache           # the response cache's hit and miss paths and
+#                                             # tracing on/off (bench/cache_overhead.py; args
+#                                             # after 'cache' go to it)
 #
 # Needs the harness installed once: bash ../shared/bench/gateway/setup.sh
 # Prints the harness's comparison table; results land in /tmp/gwbench/results/<timestamp>/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = cache ]; then
+  shift
+  cd "$ROOT" && exec "$ROOT/.venv/bin/python" bench/cache_overhead.py "$@"
+fi
 HARNESS=${HARNESS:-$ROOT/../shared/bench/gateway}
 WORK=${PARITY_BENCH_DIR:-/tmp/parity-bench}
 mkdir -p "$WORK"

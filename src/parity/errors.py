@@ -5,7 +5,8 @@ whether a retry could help. Errors are typed where they enter (the providers), n
 by matching message text.
 
     ParityError                      500 internal_error
-    ├── ConfigError                  (CLI: bad parity.yaml, bad flags; never reaches HTTP)
+    ├── ConfigError                  (CLI: bad parity.yaml; never reaches HTTP)
+    │   └── InputError               (CLI: a bad flag or input file, not the config)
     ├── RequestError                 400 invalid_request_error
     │   ├── InvalidJSON              400
     │   ├── InvalidField             400  (missing or malformed field; ``param`` names it)
@@ -14,15 +15,18 @@ by matching message text.
     │   ├── HeadersTooLarge          431
     │   ├── UnknownModel             404 model_not_found
     │   ├── Conflict                 409 (e.g. a key name that exists already)
-    │   └── NotFound                 404 (unknown path or record)
-    │       └── MethodNotAllowed     405
+    │   ├── NotFound                 404 not_found_error (unknown path or record)
+    │   └── MethodNotAllowed         405 (code method_not_allowed; the allow header)
     ├── AuthError                    401 authentication_error
     ├── PermissionDenied             403 permission_error
     ├── PolicyRejected               403 / 429 (a routing rule or budget refused the request)
+    ├── GuardBlocked                 400 invalid_request_error, code content_policy_violation
+    │                                    (a safety guard found a category the route blocks)
     ├── LimitExceeded                429 (the caller's own budget or rate limit)
     │   ├── BudgetExceeded           429 insufficient_quota, code budget_exceeded
     │   └── RateLimitExceeded        429 rate_limit_error, code rate_limit_exceeded (+ retry-after)
     ├── Unavailable                  503 (not ready, shutting down, no healthy deployment)
+    │   └── GuardUnavailable         503 code guard_unavailable (guard failed; fail closed)
     └── UpstreamError                502 upstream_error       retryable: no
         ├── UpstreamTimeout          504                      retryable: yes
         ├── UpstreamConnectError     502                      retryable: yes
@@ -45,7 +49,10 @@ __all__ = [
     "BudgetExceeded",
     "ConfigError",
     "Conflict",
+    "GuardBlocked",
+    "GuardUnavailable",
     "HeadersTooLarge",
+    "InputError",
     "InvalidField",
     "InvalidJSON",
     "LimitExceeded",
@@ -120,6 +127,22 @@ class ConfigError(ParityError):
         return f"{where}: {self.message}"
 
 
+class InputError(ConfigError):
+    """A flag or an input file (prompts, a run directory, labels) is invalid: not parity.yaml.
+
+    Printed as ``PATH:LINE: message`` when it points into a file, else as the bare message,
+    so a user is never told "config:" about something that is not their config.
+    """
+
+    type = "input_error"
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return self.message
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
 class RequestError(ParityError):
     status = 400
     type = "invalid_request_error"
@@ -185,11 +208,13 @@ class NotFound(RequestError):
     type = "not_found_error"
 
 
-class MethodNotAllowed(NotFound):
+class MethodNotAllowed(RequestError):
+    """The path exists, the method does not: typed as OpenAI does, never as not found."""
+
     status = 405
 
     def __init__(self, message: str, *, allow: str = ""):
-        super().__init__(message)
+        super().__init__(message, code="method_not_allowed")
         self.allow = allow
 
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -219,6 +244,25 @@ class PolicyRejected(ParityError):
     @property
     def http_status(self) -> int:
         return self._status
+
+
+class GuardBlocked(ParityError):
+    """A safety guard found a category the route blocks, in the request or in the answer.
+
+    ``stage`` is ``input`` or ``output``; ``categories`` the codes found (e.g. ``["S1"]``).
+    """
+
+    status = 400
+    type = "invalid_request_error"
+
+    def __init__(self, message: str, *, stage: str, categories: list[str]):
+        super().__init__(
+            message,
+            param="messages" if stage == "input" else None,
+            code="content_policy_violation",
+        )
+        self.stage = stage
+        self.categories = categories
 
 
 class LimitExceeded(ParityError):
@@ -261,6 +305,13 @@ class Unavailable(ParityError):
     status = 503
     type = "service_unavailable"
     retryable = True
+
+
+class GuardUnavailable(Unavailable):
+    """The route's safety guard failed, timed out or answered garbage; the route fails closed."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="guard_unavailable")
 
 
 class UpstreamError(ParityError):

@@ -42,7 +42,7 @@ def test_flags_give_the_startup_a_closed_answer() -> None:
     assert data["recommendation"] == "closed"
     assert data["cost"]["api"]["annual_usd"] < data["cost"]["self_host"]["annual_usd"]
     assert {r["factor"] for r in data["reasons"]} >= {"volume", "team", "traffic"}
-    assert data["catalog_as_of"] == "2026-11-22"
+    assert data["catalog_as_of"] == "2026-12-07"
 
 
 def test_an_answers_file_and_write(tmp_path: Path) -> None:
@@ -56,6 +56,15 @@ def test_an_answers_file_and_write(tmp_path: Path) -> None:
     again = run("--answers", str(answers), "--write", str(target))
     assert again.exit_code == 2 and "--force" in again.output
     assert run("--answers", str(answers), "--write", str(target), "--force").exit_code == 0
+
+
+def test_an_existing_write_target_is_refused_before_the_questions(tmp_path: Path) -> None:
+    target = tmp_path / "parity.yaml"
+    target.write_text("keep me")
+    result = run("--interactive", "--write", str(target), stdin="cloud_ok\n")
+    assert result.exit_code == 2 and "--force" in result.output
+    assert "sensitivity" not in result.output  # no question asked, no answer lost
+    assert target.read_text() == "keep me"
 
 
 def test_flags_override_the_file(tmp_path: Path) -> None:
@@ -79,3 +88,18 @@ def test_missing_answers_without_a_terminal_name_the_flags() -> None:
     assert "--sensitivity" in result.output and "--regulation" in result.output
     bad = run(*flags({**STARTUP, "tokens_per_day": "many"}), "--no-interactive")
     assert bad.exit_code == 2
+
+
+def test_without_write_nothing_is_written_and_it_says_how(tmp_path: Path) -> None:
+    result = run(*flags(SCALE))
+    assert result.exit_code == 0, result.output
+    assert "nothing written: add --write parity.yaml" in result.stdout
+    assert "nothing is written without it" in run("--help").stdout
+
+
+def test_the_written_comments_are_words_not_python_dicts(tmp_path: Path) -> None:
+    target = tmp_path / "parity.yaml"
+    assert run(*flags(SCALE), "--write", str(target)).exit_code == 0
+    comments = [line for line in target.read_text().splitlines() if line.startswith("#")]
+    assert any(line.startswith("#   - when ") for line in comments), comments
+    assert not any("{'" in line or "':" in line for line in comments), comments

@@ -1,4 +1,4 @@
-"""The advisor on the seeds' own profiles, and the starter config it writes."""
+"""The advisor on the profiles of sources.md S0-S2, and the starter config it writes."""
 
 from __future__ import annotations
 
@@ -14,19 +14,19 @@ from parity.advisor.votes import Recommendation
 from parity.catalog.registry import default_catalog
 from parity.config import check_config_file, load_settings
 
-# seeds/000: "For a company with 10 employees, this overhead is prohibitive"; seeds/002: "If
+# sources.md S0: "For a company with 10 employees, this overhead is prohibitive"; sources.md S2: "If
 # you're a five-person startup with bursty traffic and no infra team, self-hosting is a trap."
 STARTUP: dict[str, Any] = {
     "sensitivity": "cloud_ok", "tokens_per_day": 2_000_000, "traffic": "spiky", "team": "none",
     "customisation": "none", "difficulty": "standard", "regulation": "standard",
 }  # fmt: skip
-# seeds/000: healthcare (HIPAA), data must not leave premises, strict residency -> open.
+# sources.md S0: healthcare (HIPAA), data must not leave premises, strict residency -> open.
 HOSPITAL: dict[str, Any] = {
     "sensitivity": "on_prem_only", "tokens_per_day": 20_000_000, "traffic": "steady",
     "team": "devops", "customisation": "fine_tuning", "difficulty": "mixed",
     "regulation": "strict_residency", "gpu": "2xH100", "regions": ["DE"],
 }  # fmt: skip
-# seeds/000 and /001: high volume, mostly easy, some hard tasks -> the hybrid portfolio.
+# sources.md S0 and S1: high volume, mostly easy, some hard tasks -> the hybrid portfolio.
 SCALE: dict[str, Any] = {
     "sensitivity": "cloud_ok", "tokens_per_day": 1_000_000_000, "traffic": "steady",
     "team": "ml_infra", "customisation": "none", "difficulty": "mixed", "regulation": "standard",
@@ -69,7 +69,7 @@ def test_high_volume_with_some_hard_tasks_goes_hybrid() -> None:
     assert advice.break_even is not None and advice.break_even.input_tokens_per_day is not None
     assert advice.break_even.input_tokens_per_day < SCALE["tokens_per_day"]
     assert advice.comparison is not None and advice.comparison.hybrid is not None
-    assert advice.comparison.hybrid.frontier_share == 0.2  # seeds/003: "the hard 20%"
+    assert advice.comparison.hybrid.frontier_share == 0.2  # sources.md S3: "the hard 20%"
     assert advice.comparison.hybrid.total < advice.comparison.api.total
     rules = advice.policy["rules"]
     assert isinstance(rules, list) and any(r["to"] == "gpt-4o" for r in rules)
@@ -168,4 +168,8 @@ def test_the_starter_policy_routes_as_the_advice_says(
         assert {residency[m] for m in private} == {"on_prem"}  # private data stays local
     if advice.recommendation is Recommendation.HYBRID:
         assert residency[hard[0]] == "vendor"  # the hard few go to the frontier
+        # ... the one the advice and the file's own comments name, not the priciest listed
+        frontier = advice.policy["fallbacks"]
+        assert isinstance(frontier, list) and hard[0] == frontier[0]
+        assert f"hard requests to {hard[0]}" in (tmp_path / "parity.yaml").read_text()
         assert residency[plan("Say hello.")[0]] == "on_prem"  # the easy bulk stays local

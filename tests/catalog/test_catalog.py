@@ -89,13 +89,13 @@ def test_seed_prices_carry_the_seed_and_vendor_prices_a_date(catalog: Catalog) -
     for card in catalog:
         if card.price is None:
             continue
-        if card.price.source.startswith("seeds/"):
+        if card.price.source.startswith("docs/sources.md S"):
             assert card.price.as_of is None
         else:
             assert card.price.as_of is not None, f"{card.id}: a vendor price needs its date"
     for seeded in ("gpt-4o", "claude-3-5-sonnet"):
         price = catalog.card(seeded).price
-        assert price is not None and price.source.startswith("seeds/001")
+        assert price is not None and price.source.startswith("docs/sources.md S1")
 
 
 def test_closed_models_publish_no_size_and_open_models_no_price(catalog: Catalog) -> None:
@@ -110,7 +110,7 @@ def test_closed_models_publish_no_size_and_open_models_no_price(catalog: Catalog
 
 def test_every_tier_is_used_and_matches_the_seed_examples(catalog: Catalog) -> None:
     assert {c.tier for c in catalog} == set(Tier)
-    # seeds/001's tier table: OLMo fully open, Mistral 7B and Qwen 2.5 permissive, Llama 3.1
+    # sources.md S1's tier table: OLMo fully open, Mistral 7B and Qwen 2.5 permissive, Llama 3.1
     # restricted, GPT-4o/Claude/Gemini closed.
     assert catalog.card("olmo-3.1-32b").tier is Tier.FULLY_OPEN
     assert catalog.card("mistral-7b").tier is Tier.OPEN_WEIGHTS_PERMISSIVE
@@ -122,7 +122,7 @@ def test_every_tier_is_used_and_matches_the_seed_examples(catalog: Catalog) -> N
 def test_the_seed_benchmark_claims_are_on_the_cards(catalog: Catalog) -> None:
     def score(card_id: str, name: str) -> float:
         found = catalog.card(card_id).benchmark(name)
-        assert found is not None and found.source.startswith("seeds/000")
+        assert found is not None and found.source.startswith("docs/sources.md S0")
         return found.score
 
     assert score("deepseek-v3", "MMLU") == 88.5

@@ -39,7 +39,7 @@ def test_70b_in_fp16_does_not_fit_one_80gb_gpu_and_4bit_does(catalog: Catalog) -
         assert not _fits(catalog, "llama-3.1-70b", "fp16", gpu)
         assert _fits(catalog, "llama-3.1-70b", "int4", gpu)
         assert _fits(catalog, "llama-3.1-70b", "Q4_K_M", gpu)
-    assert _fits(catalog, "llama-3.1-70b", "fp16", "2xH100")  # seeds/001's 2xH100 server
+    assert _fits(catalog, "llama-3.1-70b", "fp16", "2xH100")  # sources.md S1's 2xH100 server
 
 
 def test_known_sizes(catalog: Catalog) -> None:
@@ -63,7 +63,7 @@ def test_kv_cache_per_token_of_llama_3_70b_is_320_kib(catalog: Catalog) -> None:
     assert full / GB == pytest.approx(42.95, abs=0.01)
     assert kv_cache_bytes(arch, context=131_072, batch=4) == 4 * full
     assert kv_cache_bytes(arch, context=131_072, kv_bits=8) == full / 2
-    # A full 128K context no longer fits the seeds' 2xH100 at bf16: the cache is 43 GB.
+    # A full 128K context no longer fits the 2xH100 of sources.md S1 at bf16: the cache is 43 GB.
     assert not _fits(catalog, "llama-3.1-70b", "bf16", "2xH100", context=131_072)
 
 
@@ -104,7 +104,7 @@ def test_gpu_counts_follow_tensor_parallel_sizes(catalog: Catalog) -> None:
 
 
 def test_the_llama_4_scout_on_a_24gb_card_claim(catalog: Catalog) -> None:
-    """seeds/000: Scout 'runs on a good consumer GPU (RTX 4090 with 24GB VRAM)'."""
+    """sources.md S0: Scout 'runs on a good consumer GPU (RTX 4090 with 24GB VRAM)'."""
     scout = catalog.card("llama-4-scout")
     card = GpuSelection(catalog.gpu("rtx-4090"))
     for precision in ("bf16", "fp8", "int8", "int4", "Q4_K_M", "Q3_K_M", "Q2_K"):

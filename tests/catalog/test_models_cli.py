@@ -30,7 +30,7 @@ def test_lists_every_card_with_tier_licence_and_price() -> None:
     result = run()
     assert result.exit_code == 0, result.output
     assert "gpt-4o" in result.stdout and "Closed with API" in result.stdout
-    assert "catalog as of 2026-11-22" in result.stdout
+    assert "catalog as of 2026-12-07" in result.stdout
     data = json.loads(run("--json").stdout)
     gpt = next(item for item in data if item["id"] == "gpt-4o")
     assert gpt["price"]["input"] == 2.5 and gpt["license"]["id"] == "openai-terms"

@@ -59,7 +59,7 @@ def test_serve_on_a_busy_port_fails_with_one_line(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
         done = parity("serve", "--port", str(port))
     assert done.returncode == 2
-    assert "cannot listen on 127.0.0.1" in done.stderr
+    assert done.stderr.startswith("parity: error: cannot listen on 127.0.0.1")  # no "config:"
     assert done.stderr.count("\n") == 1
 
 
@@ -123,7 +123,7 @@ def test_usage_counterfactual_compares_with_all_frontier_and_all_local(tmp_path:
     done = parity("usage", "--ledger", url, "--since", "2025-01-01", "--counterfactual", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    # no vendor deployment in the default config: GPT-4o at the seeds' $2.50/$10.00 per 1M
+    # no vendor deployment in the default config: GPT-4o at the $2.50/$10.00 of sources.md S1 per 1M
     assert data["frontier"] == {"model": "gpt-4o", "input": 2.5, "output": 10.0}
     [row] = data["rows"]
     assert (row["key_id"], row["route"], row["requests"]) == ("a", "parity/auto", 2)

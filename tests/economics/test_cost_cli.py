@@ -43,7 +43,7 @@ def test_defaults_reproduce_seed_001() -> None:
     be = data["break_even"]["input_tokens_per_day"]
     assert be == pytest.approx(60_000 / 2_737.5 * 1e6)
     sources = " ".join(a["source"] for a in data["assumptions"])
-    assert "seeds/001" in sources
+    assert "docs/sources.md S1" in sources
 
 
 def test_human_output_has_every_section(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_purchase_with_power_and_a_named_model() -> None:
     names = {a["name"]: a for a in data["assumptions"]}
     assert "hardware fit" in names["GPUs per replica"]["source"]
     assert names["GPUs per replica"]["value"].startswith("1 x")  # 70B at fp8 on one H100
-    assert "seeds/001" in names["throughput"]["source"]  # the card's own figure
+    assert "docs/sources.md S1" in names["throughput"]["source"]  # the card's own figure
 
 
 def test_bad_input_is_a_usage_error() -> None:

@@ -1,4 +1,4 @@
-"""The seeds' worked examples, reproduced exactly from their stated assumptions."""
+"""The worked examples of sources.md S1, reproduced exactly from their stated assumptions."""
 
 from __future__ import annotations
 
@@ -17,15 +17,15 @@ from parity.economics.tco import (
     self_host_cost,
 )
 
-# seeds/001: "GPT-4o ... Pricing: $2.50/$10.00 per million input/output tokens", taken from the
+# sources.md S1: "GPT-4o ... Pricing: $2.50/$10.00 per million input/output tokens", taken from the
 # catalog so that the card and the arithmetic cannot drift apart.
 _card_price = default_catalog().card("gpt-4o").price
 assert _card_price is not None
 GPT_4O = ApiPricing.from_price("gpt-4o", Price(input=_card_price.input, output=_card_price.output))
-# seeds/001: "10M input tokens/day at $2.50/M = $25/day. If half the tokens are output at $10/M,
+# sources.md S1: "10M input tokens/day at $2.50/M = $25/day. If half the tokens are output at $10/M,
 # add $50/day": 10M input and 5M output tokens a day.
 SEED_MIX = 0.5
-# seeds/001: "Self-hosted Llama 3.1 70B on 2xH100 (80GB): Server lease approximately $5,000/month"
+# S1: "Self-hosted Llama 3.1 70B on 2xH100 (80GB): Server lease approximately $5,000/month"
 TWO_H100 = SelfHostPlan(gpu="H100", tokens_per_s_per_gpu=500_000 / 60 / 8, hosting=Lease(2_500),
                         gpus_per_replica=2)  # fmt: skip
 
@@ -60,7 +60,7 @@ def test_two_h100_at_5000_a_month_is_60000_a_year() -> None:
 
 
 def test_4_to_8_h100s_at_100m_a_day_cost_what_the_seed_says() -> None:
-    """seeds/001: '4-8 H100s ($10,000-$20,000/month), totaling $120,000-$240,000/year'."""
+    """sources.md S1: '4-8 H100s ($10,000-$20,000/month), totaling $120,000-$240,000/year'."""
     for gpus, yearly in ((4, 120_000.0), (8, 240_000.0)):
         plan = SelfHostPlan(gpu="H100", tokens_per_s_per_gpu=1, hosting=Lease(2_500),
                             gpus_per_replica=gpus)  # fmt: skip
@@ -68,9 +68,9 @@ def test_4_to_8_h100s_at_100m_a_day_cost_what_the_seed_says() -> None:
 
 
 def test_the_seeds_crossover_of_50_to_100m_a_day() -> None:
-    """seeds/001: 'The crossover happens around 50-100M tokens per day for most configurations'.
+    """sources.md S1: 'The crossover happens around 50-100M tokens per day for most configurations'.
 
-    At $2,737.50 a year per daily million input tokens, the seed's 4-8 H100 clusters break even
+    At $2,737.50 a year per daily million input tokens, the article's 4-8 H100 clusters break even
     at 43.8M-87.7M tokens/day and its 2xH100 server at 21.9M.
     """
     per_million = api_cost(GPT_4O, Workload(1_000_000, SEED_MIX)).total
@@ -86,12 +86,12 @@ def test_the_seeds_crossover_of_50_to_100m_a_day() -> None:
 
 
 def test_what_250000_a_month_at_100m_a_day_implies() -> None:
-    """seeds/000: '100 million tokens per day would pay $250,000/month for GPT-4o-level'.
+    """sources.md S0: '100 million tokens per day would pay $250,000/month for GPT-4o-level'.
 
     100M tokens a day is 3.04B tokens a month, so the claim implies $82.19 per 1M tokens: 16x
-    GPT-4o's blended $5.00 at seeds/001's mix and 8x its $10 output price. At GPT-4o's list
+    GPT-4o's blended $5.00 at sources.md S1's mix and 8x its $10 output price. At GPT-4o's list
     prices $250,000/month buys 1.64B input tokens a day, not 100M. Even counting the 100M as all
-    output at $10/M gives $30,417/month; seeds/001 puts the same 100M/day at $22,812.50/month.
+    output at $10/M gives $30,417/month; sources.md S1 puts the same 100M/day at $22,812.50/month.
     """
     implied = implied_price_per_m(250_000, 100_000_000)
     assert implied == pytest.approx(82.19, abs=0.01)
@@ -105,7 +105,7 @@ def test_what_250000_a_month_at_100m_a_day_implies() -> None:
     all_output = api_cost(ApiPricing("out", 10.0, 10.0), Workload(100_000_000, 0)).total / 12
     assert all_output == pytest.approx(30_416.67, abs=0.01)
     assert api_cost(GPT_4O, Workload(100_000_000, SEED_MIX)).total / 12 == pytest.approx(22_812.5)
-    # 100M tokens in all at the seed's mix (2 input : 1 output): GPT-4o, and GPT-4-32k's 2023
+    # 100M tokens in all at the article's mix (2 input : 1 output): GPT-4o, and GPT-4-32k's 2023
     # list price of $60/$120, which is the kind of price the claim needs.
     in_all = Workload(100_000_000 / (1 + SEED_MIX), SEED_MIX)
     assert api_cost(GPT_4O, in_all).total / 12 == pytest.approx(15_208.33, abs=0.01)
@@ -114,11 +114,11 @@ def test_what_250000_a_month_at_100m_a_day_implies() -> None:
 
 
 def test_the_seeds_cluster_sizes_follow_from_its_own_throughput_figure() -> None:
-    """seeds/001's GPU counts are consistent with its '8xH100 handles ~500K tokens/min'.
+    """sources.md S1's GPU counts are consistent with its '8xH100 handles ~500K tokens/min'.
 
     At 100M tokens/day two H100s run at 83% on average, so "4-8 H100s" means planning for a
     peak of 2-4x the average. At 1B tokens/day 18 H100s are needed, which costs $405,000-$540,000
-    a year at the seed's two lease rates ($1,875 and $2,500 per GPU-month): its "$400,000-
+    a year at the article's two lease rates ($1,875 and $2,500 per GPU-month): its "$400,000-
     $600,000", and 5-7x cheaper than the API's $2.74M ("5-10x cheaper").
     """
     for peak, gpus in ((2, 4), (4, 8)):

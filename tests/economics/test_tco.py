@@ -86,8 +86,11 @@ def test_scenario_fills_gaps_from_the_catalog_and_names_every_source() -> None:
     assert scenario.plan.gpus_per_replica == 2
     assert scenario.plan.hosting == Lease(2_500)
     sources = {r.name: r.source for r in rows}
-    assert sources["API price"].startswith("seeds/001")
-    assert "seeds/001" in sources["GPU lease"] and "seeds/001" in sources["throughput"]
+    assert sources["API price"].startswith("docs/sources.md S1")
+    assert (
+        "docs/sources.md S1" in sources["GPU lease"]
+        and "docs/sources.md S1" in sources["throughput"]
+    )
     assert all(r.source for r in rows)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -127,11 +128,24 @@ def test_counterfactual_prices_default_to_the_config_lanes() -> None:
 
     deployments = [local_deployment(), *frontier_deployments({"OPENAI_API_KEY": "k"})]
     (top, top_price), (base, base_price) = counterfactual_prices(deployments)
-    assert (top, top_price.output) == ("gpt-4o", 10.0)
+    assert (top, top_price.output) == ("gpt-5.4", 15.0)
     assert (base, base_price.output) == ("local/smollm2", 0.0)
-    (named, _), _ = counterfactual_prices(deployments, frontier="gpt-4o-mini")
-    assert named == "gpt-4o-mini"
+    (named, _), _ = counterfactual_prices(deployments, frontier="gpt-5.4-mini")
+    assert named == "gpt-5.4-mini"
     with pytest.raises(ValueError, match="no vendor deployment"):
         counterfactual_prices([local_deployment()])
     with pytest.raises(ValueError, match="no deployment 'x'"):
         counterfactual_prices(deployments, local="x")
+
+
+def test_a_missing_lane_says_where_to_name_one(tmp_path: Path) -> None:
+    from tests.cli.test_core_commands import parity
+
+    config = tmp_path / "parity.yaml"
+    config.write_text(
+        "models:\n  - {id: gpt, provider: openai, base_url: 'http://x/v1', residency: vendor}\n"
+    )
+    done = parity("usage", "--counterfactual", "--config", str(config))
+    assert done.returncode == 1, done.stdout
+    assert "no on_prem deployment is listed: add one to the config's models" in done.stderr
+    assert "--local ID" in done.stderr

@@ -104,7 +104,7 @@ def test_report_and_labels(run_dir: Path, tmp_path: Path) -> None:
     assert first["prompt"].startswith("Janet")
     assert first["scores"] == {MIXTRAL: 1.0, GPT4: 1.0}
     assert set(first["responses"]) == {MIXTRAL, GPT4}
-    # The router's own reader accepts the file (the label-file contract of DESIGN.md).
+    # The router's own reader accepts the file (the label-file contract of docs/router.md).
     from parity.training.labels import read_labels
 
     path = tmp_path / "labels.jsonl"
@@ -112,3 +112,21 @@ def test_report_and_labels(run_dir: Path, tmp_path: Path) -> None:
     label_set = read_labels(path)
     assert len(label_set) == 1319 and label_set.models() == sorted([MIXTRAL, GPT4])
     assert label_set.scores(GPT4).mean() == pytest.approx(1130 / 1319)
+
+
+def test_a_sampled_run_keeps_the_recorded_labels_of_its_sample_only(tmp_path: Path) -> None:
+    # The README's local run samples five problems: a recorded model judged on all 1,319 rows
+    # beside a live one judged on five would compare two different sets of prompts.
+    out = tmp_path / "sampled"
+    _invoke(
+        "gaptest", "run", str(RESPONSES), "--references", str(REFERENCES),
+        "--sample", "5", "--judge", "numeric", "--out", str(out), "--json",
+    )  # fmt: skip
+    items = {json.loads(line)["id"] for line in (out / "items.jsonl").read_text().splitlines()}
+    assert len(items) == 5
+    recorded = _scores(out, "recorded")
+    for model in (MIXTRAL, GPT4):
+        assert set(recorded[model]) == items
+    report = json.loads(_invoke("gaptest", "report", str(out), "--json"))
+    for row in report["models"]:
+        assert row["quality"] * 5 == pytest.approx(round(row["quality"] * 5))  # of five scores

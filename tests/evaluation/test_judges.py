@@ -217,7 +217,7 @@ def test_judges_combine_per_category_through_the_cli(tmp_path: Path) -> None:
     assert (pair["a"], pair["b"], pair["n"]) == ("cheap", "frontier", 4)
     assert (pair["wins"], pair["ties"], pair["losses"]) == (2, 1, 1)
     assert set(pair["categories"]) == {"math", "code", "extract"}
-    assert pair["conclusion"].startswith("sample too small to conclude")
+    assert pair["conclusion"].startswith("too few prompts to conclude")
     # One judge alone decides only what it judged.
     only = runner.invoke(app, ["gaptest", "report", str(out), "--judge", "numeric", "--json"])
     assert json.loads(only.stdout)["pairs"][0]["n"] == 2

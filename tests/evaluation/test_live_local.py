@@ -151,7 +151,7 @@ def test_html_report_renders_in_chromium(
     report = json.loads(result.stdout)
     (pair,) = report["pairs"]
     assert pair["a"] == "local/smollm2"  # the cheaper model is the candidate
-    assert pair["conclusion"].startswith("sample too small to conclude")
+    assert pair["conclusion"].startswith("too few prompts to conclude")
     html = (run / "report" / "report.html").read_text()
     assert html.count("<svg") == 3  # win rates, quality against cost, latencies
     # Self-contained: nothing is fetched (XML namespace names are not fetches).

@@ -2,48 +2,127 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from parity.evaluation.stats import (
     MIN_ITEMS,
-    bootstrap_mean,
     bradley_terry,
     cohen_kappa,
+    items_to_settle,
+    mean_interval,
+    mean_intervals,
+    newcombe_paired,
     pair_stats,
+    wilson,
 )
+
+RATES = (0.0, 0.02, 0.5, 0.98, 1.0)
+SIZES = (10, 30, 200)
+DRAWS = 20_000  # per cell: the share covered has a standard error of about 0.15 points
+FLOOR = 0.93
 
 
 def _outcomes(rng: np.random.Generator, n: int, win: float, tie: float) -> list[int]:
     return [int(x) for x in rng.choice([1, 0, -1], size=n, p=[win, tie, 1 - win - tie])]
 
 
-def test_parity_rate_interval_covers_the_truth_about_95_percent() -> None:
+def _covered(low: np.ndarray, high: np.ndarray, truth: float) -> float:
+    return float(((low <= truth + 1e-12) & (truth <= high + 1e-12)).mean())
+
+
+def test_rate_intervals_cover_at_the_edges_and_small_n() -> None:
+    """Win, tie, loss and parity rates: one Wilson interval, every rate and size of the grid."""
     rng = np.random.default_rng(7)
-    truth_win, truth_tie = 0.30, 0.25
-    trials = 300
-    covered_parity = covered_win = 0
-    for trial in range(trials):
-        stats = pair_stats("open", "closed", _outcomes(rng, 120, truth_win, truth_tie), seed=trial)
-        covered_parity += stats.parity_rate.low <= truth_win + truth_tie <= stats.parity_rate.high
-        covered_win += stats.win_rate.low <= truth_win <= stats.win_rate.high
-    # A 95% interval over 300 trials: the share covered has a standard error of about 1.3 points.
-    assert 0.91 <= covered_parity / trials <= 0.985
-    assert 0.91 <= covered_win / trials <= 0.985
+    worst = 1.0
+    for n in SIZES:
+        for p in RATES:
+            low, high = wilson(rng.binomial(n, p, size=DRAWS), n)
+            worst = min(worst, _covered(low, high, p))
+    assert worst >= FLOOR
 
 
-def test_mean_interval_covers_the_truth_about_95_percent() -> None:
-    rng = np.random.default_rng(11)
-    covered = 0
-    for trial in range(300):
-        values = (rng.random(120) < 0.7).astype(float).tolist()
-        interval = bootstrap_mean(values, seed=trial)
-        covered += interval.low <= 0.7 <= interval.high
-    assert 0.91 <= covered / 300 <= 0.985
+def _trinomials(p: float) -> list[tuple[float, float, float]]:
+    """(win, tie, loss) shapes with ``p`` as the win, tie or loss share, symmetric or not."""
+    q = 1 - p
+    return [
+        (p, q, 0.0),  # wins or ties: all ties at p = 0
+        (p, 0.0, q),  # no ties at all
+        (q / 2, p, q / 2),  # ties at p, the rest split evenly: difference 0
+        (0.0, q, p),  # losses or ties
+        (0.3 * p, q, 0.7 * p),  # skewed, mostly ties at small p
+        (0.3 * q, p, 0.7 * q),
+    ]
+
+
+def test_paired_difference_interval_covers_at_the_edges_and_small_n() -> None:
+    rng = np.random.default_rng(8)
+    worst = 1.0
+    for n in SIZES:
+        for p in RATES:
+            for shape in _trinomials(p):
+                counts = rng.multinomial(n, shape, size=DRAWS)
+                _, low, high = newcombe_paired(counts[:, 0], counts[:, 1], counts[:, 2])
+                worst = min(worst, _covered(low, high, shape[2] - shape[0]))
+    assert worst >= FLOOR
+
+
+def _scores(rng: np.random.Generator, p: float, n: int, rest: str) -> tuple[np.ndarray, float]:
+    """Scores on [0, 1]: 1 with probability ``p``, else drawn from ``rest``; and the true mean."""
+    draws = (DRAWS // 4, n)
+    top = rng.random(draws) < p
+    if rest == "zero":  # a reference judge: right or wrong
+        other, mean = np.zeros(draws), 0.0
+    elif rest == "levels":  # an LLM judge's ten ratings, the top one kept for p
+        levels = np.arange(9) / 9
+        other, mean = rng.choice(levels, size=draws), float(levels.mean())
+    elif rest == "middle":  # a skewed two-point distribution inside the scale
+        other, mean = np.full(draws, 0.5), 0.5
+    else:  # nearly all at the bottom, a few one step up
+        other, mean = rng.choice([0.0, 1 / 9], size=draws, p=[0.98, 0.02]), 0.02 / 9
+    return np.where(top, 1.0, other), p + (1 - p) * mean
+
+
+def test_mean_score_interval_covers_at_the_edges_and_small_n() -> None:
+    rng = np.random.default_rng(9)
+    worst = 1.0
+    for n in SIZES:
+        for p in RATES:
+            for rest in ("zero", "levels", "middle", "bottom"):
+                scores, truth = _scores(rng, p, n, rest)
+                low, high = mean_intervals(scores)
+                worst = min(worst, _covered(low, high, truth))
+    assert worst >= FLOOR
+
+
+def test_all_ties_give_a_wide_interval_and_too_few_prompts() -> None:
+    """Ten ties: the old bootstrap said [100%, 100%] and 'within ±10% (from +0% to +0%)'."""
+    stats = pair_stats("a", "b", [0] * 10)
+    assert stats.parity_rate.high == 1.0
+    assert 0.6 < stats.parity_rate.low < 0.75
+    assert stats.difference.low < -0.25 and stats.difference.high > 0.25
+    assert stats.conclusion.startswith("too few prompts to conclude")
+    # at those shares, the interval fits inside ±10 points at the size it names, not before
+    needed = items_to_settle(0, 10, 0)
+    assert needed is not None and 20 < needed < 60
+    assert pair_stats("a", "b", [0] * needed).conclusion.startswith("no meaningful difference")
+    assert pair_stats("a", "b", [0] * (needed - 1)).conclusion.startswith("too few prompts")
+
+
+def test_mean_of_identical_scores_does_not_collapse() -> None:
+    assert mean_interval([1.0] * 10).low < 0.75
+    middle = mean_interval([0.5] * 10)
+    assert middle.low < 0.4 and middle.high > 0.6
+    assert mean_interval([0.0] * 30, bounds=(-1.0, 1.0)).low < -0.05
+    assert math.isnan(mean_interval([]).value)
+    with pytest.raises(ValueError, match="within"):
+        mean_interval([1.5])
 
 
 def test_counts_and_point_estimates_are_exact() -> None:
-    stats = pair_stats("a", "b", [1] * 6 + [0] * 3 + [-1] * 11, seed=1)
+    stats = pair_stats("a", "b", [1] * 6 + [0] * 3 + [-1] * 11)
     assert (stats.n, stats.wins, stats.ties, stats.losses) == (20, 6, 3, 11)
     assert stats.win_rate.value == pytest.approx(0.30)
     assert stats.parity_rate.value == pytest.approx(0.45)
@@ -53,11 +132,11 @@ def test_counts_and_point_estimates_are_exact() -> None:
 
 def test_small_samples_say_so() -> None:
     tiny = pair_stats("a", "b", [-1] * (MIN_ITEMS - 1))
-    assert tiny.conclusion.startswith("sample too small to conclude")
+    assert tiny.conclusion.startswith("too few prompts to conclude")
     # 20 items, evenly split: the interval is wide and spans zero.
     wide = pair_stats("a", "b", [1] * 8 + [0] * 4 + [-1] * 8)
-    assert wide.conclusion.startswith("sample too small to conclude")
-    assert "items would narrow it" in wide.conclusion
+    assert wide.conclusion.startswith("too few prompts to conclude")
+    assert "prompts would settle it" in wide.conclusion
     assert pair_stats("a", "b", []).n == 0
 
 

@@ -54,6 +54,7 @@ ERROR_TYPE_STATUS = {
 _SHAPED = frozenset(
     {
         "broken-stream",
+        "unfinished-stream",
         "broken-before-first",
         "invalid-json",
         "json-invalid",
@@ -62,6 +63,7 @@ _SHAPED = frozenset(
         "refusal",
         "truncated",
         "empty",
+        "no-usage",
     }
 )
 

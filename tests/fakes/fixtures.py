@@ -19,7 +19,14 @@ from typing import Any
 import httpx
 import pytest
 
-__all__ = ["VendorFake", "start_vendor_fake", "vendor", "vendor_fake"]
+__all__ = [
+    "VendorFake",
+    "guard",
+    "guard_fake",
+    "start_vendor_fake",
+    "vendor",
+    "vendor_fake",
+]
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,11 +80,14 @@ def _read_ready(proc: subprocess.Popen[bytes], log: Path, timeout: float) -> int
     return int(line.split()[1])
 
 
-def start_vendor_fake(log: Path, timeout: float = 30) -> tuple[subprocess.Popen[bytes], VendorFake]:
-    """Start ``python -m tests.fakes.vendor_server --port 0`` and wait until it listens."""
+def start_vendor_fake(
+    log: Path, timeout: float = 30, module: str = "tests.fakes.vendor_server"
+) -> tuple[subprocess.Popen[bytes], VendorFake]:
+    """Start ``python -m MODULE --port 0`` (the fake vendor, or another fake with the same
+    ``READY <port>`` and ``/_received`` / ``/_reset`` conventions) and wait until it listens."""
     with log.open("wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.vendor_server", "--port", "0"],
+            [sys.executable, "-m", module, "--port", "0"],
             cwd=_ROOT,
             stdout=subprocess.PIPE,
             stderr=err,
@@ -86,11 +96,9 @@ def start_vendor_fake(log: Path, timeout: float = 30) -> tuple[subprocess.Popen[
     return proc, VendorFake(f"http://127.0.0.1:{port}", log)
 
 
-@pytest.fixture(scope="session")
-def vendor_fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendorFake]:
-    """The fake vendor server, one process for the whole session."""
-    log = tmp_path_factory.mktemp("vendor") / "vendor.log"
-    proc, fake = start_vendor_fake(log)
+def _run_fake(tmp_path_factory: pytest.TempPathFactory, module: str) -> Iterator[VendorFake]:
+    log = tmp_path_factory.mktemp(module.rsplit(".", 1)[-1]) / "fake.log"
+    proc, fake = start_vendor_fake(log, module=module)
     yield fake
     proc.terminate()
     try:
@@ -102,8 +110,27 @@ def vendor_fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendorFake
         proc.stdout.close()
 
 
+@pytest.fixture(scope="session")
+def vendor_fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendorFake]:
+    """The fake vendor server, one process for the whole session."""
+    yield from _run_fake(tmp_path_factory, "tests.fakes.vendor_server")
+
+
 @pytest.fixture
 def vendor(vendor_fake: VendorFake) -> VendorFake:
     """The fake vendor, reset: no recorded requests, flaky counters at zero."""
     vendor_fake.reset()
     return vendor_fake
+
+
+@pytest.fixture(scope="session")
+def guard_fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VendorFake]:
+    """The fake safety guard (Llama Guard chat + OpenAI moderations), one process a session."""
+    yield from _run_fake(tmp_path_factory, "tests.fakes.guard_server")
+
+
+@pytest.fixture
+def guard(guard_fake: VendorFake) -> VendorFake:
+    """The fake safety guard with its record of received requests cleared."""
+    guard_fake.reset()
+    return guard_fake

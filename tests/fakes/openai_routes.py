@@ -205,6 +205,7 @@ async def _stream(
 ) -> web.StreamResponse:
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    include_usage = include_usage and behaviour.kind != "no-usage"  # as some servers do
     response = await open_sse(request, _headers())
     if behaviour.kind == "broken-before-first":
         drop_connection(request)
@@ -227,7 +228,8 @@ async def _stream(
         error = {"message": "The server had an error.", "type": behaviour.error_type}
         await out.raw(json.dumps({"error": {**error, "param": None, "code": None}}))
     else:
-        await out.choice({}, _FINISH[reply.finish])
+        if behaviour.kind != "unfinished-stream":  # an interrupted llama.cpp sends no reason
+            await out.choice({}, _FINISH[reply.finish])
         if include_usage:
             await out.raw(json.dumps({**out.base, "choices": [], "usage": _usage(reply)}))
         await out.raw("[DONE]")

@@ -21,7 +21,7 @@ from tests.fakes.behaviour import FakeState
 from tests.fakes.openai_routes import add_openai_routes
 from tests.fakes.web_common import STATE, record_requests
 
-__all__ = ["build_app", "main", "serve"]
+__all__ = ["build_app", "main", "serve", "serve_app"]
 
 
 async def _received(request: web.Request) -> web.Response:
@@ -46,8 +46,13 @@ def build_app() -> web.Application:
 
 async def serve(host: str, port: int) -> None:
     """Listen until SIGTERM or SIGINT; announce the bound port on stdout."""
+    await serve_app(build_app(), host, port)
+
+
+async def serve_app(app: web.Application, host: str, port: int) -> None:
+    """Serve ``app`` until SIGTERM or SIGINT; announce the bound port on stdout."""
     runner = web.AppRunner(
-        build_app(),
+        app,
         access_log=None,
         handle_signals=False,
         handler_cancellation=True,

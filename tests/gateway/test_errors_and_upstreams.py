@@ -62,7 +62,7 @@ def gateway(
             "provider": "anthropic",
             "base_url": vendor_fake.anthropic_url,
             "api_key_env": "FAKE_KEY",
-            "upstream_model": "claude-3-5-sonnet-20241022",
+            "upstream_model": "claude-sonnet-4-6",
             "residency": "vendor",
             "price": {"input": 3.0, "output": 15.0},
         },
@@ -204,7 +204,7 @@ def test_oversized_bodies_get_a_413(gateway: GatewayProcess) -> None:
 
 def test_unknown_paths_and_methods(gateway: GatewayProcess) -> None:
     assert_openai_error(httpx.get(f"{gateway.v1}/nothing"), 404, "not_found_error")
-    assert_openai_error(httpx.get(f"{gateway.v1}/chat/completions"), 405, "not_found_error")
+    assert_openai_error(httpx.get(f"{gateway.v1}/chat/completions"), 405, "invalid_request_error")
 
 
 @pytest.mark.parametrize(
@@ -333,5 +333,5 @@ def test_every_endpoint_refuses_the_wrong_method(
     gateway: GatewayProcess, method: str, path: str
 ) -> None:
     response = httpx.request(method, f"{gateway.url}{path}", content=b"{}")
-    error = assert_openai_error(response, 405, "not_found_error")
+    error = assert_openai_error(response, 405, "invalid_request_error")
     assert method in error["message"]

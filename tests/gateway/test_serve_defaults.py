@@ -100,15 +100,14 @@ def test_api_keys_in_the_environment_add_frontier_models(
     )
     assert "No frontier model yet" not in gateway.output()
     ids = [m["id"] for m in httpx.get(f"{gateway.v1}/models").json()["data"]]
-    assert {"local/smollm2", "gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "claude-opus-4"} <= set(
-        ids
-    )
+    wanted = {"local/smollm2", "gpt-5.4", "gpt-5.4-mini", "claude-sonnet-4-6", "claude-opus-4-7"}
+    assert wanted <= set(ids)
     client = openai.OpenAI(base_url=gateway.v1, api_key="none", max_retries=0)
-    gpt = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=8)
+    gpt = client.chat.completions.create(model="gpt-5.4", messages=MESSAGES, max_tokens=8)
     claude = client.chat.completions.create(
-        model="claude-3-5-sonnet", messages=MESSAGES, max_tokens=8
+        model="claude-sonnet-4-6", messages=MESSAGES, max_tokens=8
     )
-    assert gpt.model == "gpt-4o" and claude.model == "claude-3-5-sonnet"
+    assert gpt.model == "gpt-5.4" and claude.model == "claude-sonnet-4-6"
     sent = vendor.received()
     assert [s["path"] for s in sent] == ["/v1/chat/completions", "/v1/messages"]
-    assert sent[1]["body"]["model"] == "claude-3-5-sonnet-20241022"
+    assert sent[1]["body"]["model"] == "claude-sonnet-4-6"

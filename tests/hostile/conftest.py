@@ -22,6 +22,8 @@ def hostile_config(vendor: VendorFake) -> dict[str, Any]:
         "base_url": vendor.openai_url,
         "api_key_env": "FAKE_KEY",
         "upstream_model": "gpt-4o",
+        # the fake stands for OpenAI's own gpt-4o, which takes every content part as it is
+        "engine": "openai",
         "residency": "vendor",
         "price": {"input": 2.5, "output": 10.0},
     }

@@ -16,7 +16,8 @@ __all__ = ["OperationStats", "fuzz_gateway", "table"]
 
 @schemathesis.check
 def openai_error_body(ctx: Any, response: schemathesis.Response, case: Any) -> None:
-    """Every 4xx/5xx answer is JSON shaped {"error": {"message","type","param","code"}}."""
+    """Every 4xx/5xx answer is JSON shaped {"error": {"message","type","param","code"}}
+    (Anthropic's {"type": "error", "error": {"type", "message"}} on the Messages door)."""
     if response.status_code < 400:
         return
     if case.operation.path == "/readyz" and response.status_code == 503:
@@ -24,6 +25,10 @@ def openai_error_body(ctx: Any, response: schemathesis.Response, case: Any) -> N
     content_type = response.headers.get("content-type", [""])[0]
     assert content_type.startswith("application/json"), f"error with content-type {content_type!r}"
     body = response.json()
+    if case.operation.path.startswith("/v1/messages"):
+        assert isinstance(body, dict) and body.get("type") == "error", f"not Anthropic's: {body!r}"
+        assert set(body["error"]) == {"type", "message"}, f"error fields: {sorted(body['error'])}"
+        return
     assert isinstance(body, dict) and set(body) == {"error"}, f"not an OpenAI error: {body!r}"
     error = body["error"]
     assert set(error) == {"message", "type", "param", "code"}, f"error fields: {sorted(error)}"

@@ -138,7 +138,11 @@ async def test_missing_key_is_an_auth_error(make: Make) -> None:
 
 @pytest.mark.parametrize(
     ("model", "error"),
-    [("broken-stream", UpstreamProtocolError), ("stream-error-api", UpstreamServerError)],
+    [
+        ("broken-stream", UpstreamProtocolError),
+        ("unfinished-stream", UpstreamProtocolError),  # [DONE] with no finish_reason
+        ("stream-error-api", UpstreamServerError),
+    ],
 )
 async def test_stream_failing_halfway(make: Make, model: str, error: type[UpstreamError]) -> None:
     chunks: list[dict[str, Any]] = []

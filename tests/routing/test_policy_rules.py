@@ -6,14 +6,16 @@ import random
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from parity.config import Settings
 from parity.config.routing import Route, Rule, Then
-from parity.errors import ConfigError, PermissionDenied, PolicyRejected, UnknownModel
+from parity.errors import PermissionDenied, PolicyRejected, UnknownModel
 from parity.routing.budget import SpendTracker
 from parity.routing.plan import Caller, RouteRequest
 from parity.routing.policy import decide, matches
 from parity.routing.router import PolicyRouter
+from parity.routing.signals.base import SignalContext
 from parity.store.base import LedgerRow
 
 
@@ -103,29 +105,27 @@ def _request(text: str, model: str = "parity/auto", **kw: Any) -> RouteRequest:
     return RouteRequest(model, body, kw.pop("caller", Caller()), kw.pop("headers", {}))
 
 
-def test_unknown_signals_and_operators_fail_at_start() -> None:
-    bad_signal = _settings(
-        routes={
-            "parity/auto": {
-                "rules": [{"name": "x", "when": {"vibes": 1}, "then": {"route": "gpt"}}],
-                "default": "local",
-            }
+def _one_rule(when: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "parity/auto": {
+            "rules": [{"name": "x", "when": when, "then": {"route": "gpt"}}],
+            "default": "local",
         }
-    )
-    with pytest.raises(ConfigError, match="unknown signal 'vibes'"):
-        PolicyRouter(bad_signal)
-    bad_op = _settings(
-        routes={
-            "parity/auto": {
-                "rules": [
-                    {"name": "x", "when": {"difficulty": {"about": 1}}, "then": {"route": "gpt"}}
-                ],
-                "default": "local",
-            }
-        }
-    )
-    with pytest.raises(ConfigError, match="unknown operator"):
-        PolicyRouter(bad_op)
+    }
+
+
+def test_unknown_signals_and_operators_fail_when_the_settings_load() -> None:
+    with pytest.raises(ValidationError, match="unknown signal 'vibes'"):
+        _settings(routes=_one_rule({"vibes": 1}))
+    with pytest.raises(ValidationError, match="unknown operator 'about'"):
+        _settings(routes=_one_rule({"difficulty": {"about": 1}}))
+
+
+def test_the_licence_signal_needs_an_org_profile() -> None:
+    with pytest.raises(ValidationError, match="licence signal needs an org profile"):
+        _settings(routes=_one_rule({"licence.unchecked": "gpt"}))
+    profile = {"monthly_active_users": 10, "commercial_use": True, "regions": ["US"]}
+    PolicyRouter(_settings(routes=_one_rule({"licence.unchecked": "gpt"}), org=profile))
 
 
 def test_override_header_needs_the_right() -> None:
@@ -300,6 +300,15 @@ def test_difficulty_heuristic_orders_easy_and_hard_prompts() -> None:
     assert set(parts) == {"reasoning", "math", "code", "constraints", "length"}
 
 
+def test_a_proof_about_primes_counts_as_maths_and_is_hard() -> None:
+    # rated 0.2 (reasoning cues only) when 0.3 was the bar: number theory had no maths cue
+    router = PolicyRouter(_settings())
+    request = _request("Prove that there are infinitely many primes, step by step")
+    difficulty = SignalContext(request, router.signals).group("difficulty")
+    assert difficulty["parts"]["math"] > 0 and difficulty["parts"]["reasoning"] > 0
+    assert difficulty["score"] >= 0.3 and difficulty["hard"]
+
+
 def test_reject_rules_answer_with_their_status() -> None:
     settings = _settings(
         routes={
@@ -320,3 +329,12 @@ def test_reject_rules_answer_with_their_status() -> None:
     with pytest.raises(PolicyRejected, match="no images here") as info:
         PolicyRouter(settings).plan(request)
     assert info.value.http_status == 422
+
+
+def test_the_reason_names_the_matched_condition_as_json() -> None:
+    when = {"any": [{"shape.json": True}, {"caller.tenant": "acme"}]}
+    plan = PolicyRouter(_settings(routes=_one_rule(when))).plan(
+        _request("hello", body={"response_format": {"type": "json_object"}})
+    )
+    matched = '{"any": [{"shape.json": true}, {"caller.tenant": "acme"}]}'
+    assert plan.reason == f"rule 'x' of parity/auto matched {matched}"

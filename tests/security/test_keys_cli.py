@@ -46,6 +46,7 @@ def test_create_list_revoke_on_sqlite_stores_only_the_digest(tmp_path: Path) -> 
     assert plain.returncode == 0, plain.stderr
     plain_secret = plain.stdout.strip()
     assert plain_secret.startswith("pk-") and "shown only now" in plain.stderr
+    assert "first stored key" not in plain.stderr  # said once, with the first key only
 
     stored = _files_bytes(folder)
     for value in (secret, plain_secret):
@@ -77,6 +78,18 @@ ERRORS = [
     (["keys", "create", "x", "--expires", "soon"], "--expires must look like"),
     (["keys", "revoke", "x'; DROP TABLE api_keys; --"], "a key name is"),
 ]
+
+
+def test_the_first_key_says_that_requests_now_need_one(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    empty = parity("keys", "list", "--ledger", url)
+    assert empty.returncode == 0 and "no API keys stored" in empty.stdout
+    first = parity("keys", "create", "team-a", "--ledger", url)
+    assert first.returncode == 0, first.stderr
+    said = " ".join(first.stderr.split())
+    assert "first stored key" in said and "every request" in said and "keys delete" in said
+    listed = parity("keys", "list", "--ledger", url).stdout
+    assert "1 API key" in listed and "1 API keys" not in listed
 
 
 def test_cli_errors_are_one_line_and_a_nonzero_exit(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -92,6 +93,46 @@ def test_an_open_gateway_requires_keys_once_one_is_stored_and_keys_expire(
     assert status.status_code == 401 and "has expired" in status.json()["error"]["message"]
     assert parity("keys", "revoke", "short-lived", "--ledger", gateway.ledger_url).returncode == 0
     eventually(lambda: _refused(gateway.v1, "anything"))  # revoking the last key keeps keys on
+
+
+def test_revoking_the_last_key_says_how_back_and_deleting_it_opens_the_gateway(
+    vendor: VendorFake, gateway_factory: GatewayFactory
+) -> None:
+    # The README's path: an open gateway, keys create, keys revoke, then the quick start again.
+    gateway = gateway_factory(gateway_config(vendor), env={"FAKE_KEY": "sk-fake"})
+    url = gateway.ledger_url
+    secret = create_key(url, "only-one")["key"]
+    eventually(lambda: _refused(gateway.v1, "unused-without-keys"))
+    assert _works(gateway.v1, secret)
+    revoked = parity("keys", "revoke", "only-one", "--ledger", url)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "parity keys delete NAME" in revoked.stderr  # the way back, said where it is needed
+    eventually(lambda: _refused(gateway.v1, secret))
+    assert _refused(gateway.v1, "unused-without-keys")  # a revoke never opens the gateway
+    deleted = parity("keys", "delete", "only-one", "--ledger", url)
+    assert deleted.returncode == 0, deleted.stderr
+    assert "no stored key is left" in deleted.stderr
+    waited = eventually(lambda: _works(gateway.v1, "unused-without-keys"), timeout=5)
+    assert waited < 5
+    assert _works(gateway.v1, secret)  # open: any caller, the deleted key's holder too
+    again = parity("keys", "delete", "only-one", "--ledger", url)
+    assert again.returncode == 1 and "no API key named 'only-one'" in again.stderr
+    assert create_key(url, "only-one")["name"] == "only-one"  # a deleted name may be used again
+    eventually(lambda: _refused(gateway.v1, "unused-without-keys"))
+
+
+def test_deleting_one_of_two_keys_keeps_keys_required(
+    vendor: VendorFake, gateway_factory: GatewayFactory
+) -> None:
+    gateway = gateway_factory(gateway_config(vendor), env={"FAKE_KEY": "sk-fake"})
+    first = create_key(gateway.ledger_url, "first")["key"]
+    create_key(gateway.ledger_url, "second")
+    eventually(lambda: _works(gateway.v1, first))
+    deleted = parity("keys", "delete", "second", "--ledger", gateway.ledger_url, "--json")
+    assert deleted.returncode == 0, deleted.stderr
+    assert '"stored_keys_left": 1' in deleted.stdout
+    time.sleep(0.5)  # over two refreshes (auth.keys_refresh_s is 0.2 s here)
+    assert _refused(gateway.v1, "unused-without-keys") and _works(gateway.v1, first)
 
 
 def _chat(url: str, key: str, model: str) -> httpx.Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from parity.store.base import Ledger, LedgerRow, RowFilter
+from parity.store.base import Feedback, Ledger, LedgerRow, RowFilter
 from parity.store.factory import open_ledger
 from parity.store.sql import migrations
 
@@ -130,3 +130,35 @@ def test_sensitive_rows_sent_to_a_vendor(ledger: Ledger) -> None:
     )
     found = ledger.rows(RowFilter(sensitive_to_vendor=True))
     assert [r.request_id for r in found] == ["req_2"]
+
+
+def test_task_names_filter_rows_and_usage(ledger: Ledger) -> None:
+    ledger.record(
+        [
+            make_row(1, task="ticket-extract", cost_usd=0.5),
+            make_row(2, task="summarise", cost_usd=0.25),
+            make_row(3, cost_usd=1.0),
+        ]
+    )
+    assert [r.request_id for r in ledger.rows(RowFilter(task="ticket-extract"))] == ["req_1"]
+    assert ledger.rows(RowFilter(task="ticket-extract"))[0].task == "ticket-extract"
+    assert ledger.rows(RowFilter(task="nope")) == []
+    usage = ledger.usage(task="summarise")
+    assert [(u.requests, u.cost_usd) for u in usage] == [(1, 0.25)]
+    assert sum(u.requests for u in ledger.usage()) == 3
+
+
+def test_feedback_is_stored_and_read_back_newest_first(ledger: Ledger) -> None:
+    ledger.record([make_row(1), make_row(2)])
+    first = Feedback("fb_1", "req_1", T0 + 10, "user", good=False, correction="42")
+    second = Feedback("fb_2", "req_1", T0 + 20, "reviewer:ann", score=0.75, label="fine")
+    ledger.add_feedback(first)
+    ledger.add_feedback(second)
+    found = ledger.feedback(["req_1", "req_2", "req_missing"])
+    assert list(found) == ["req_1"]
+    assert found["req_1"] == [second, first]
+    assert found["req_1"][1].good is False and found["req_1"][0].good is None
+    assert ledger.feedback([]) == {}
+    row = ledger.row("req_2")
+    assert row is not None and row.request_id == "req_2"
+    assert ledger.row("req_missing") is None

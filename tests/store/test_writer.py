@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from parity.store.base import LedgerRow, RowFilter, UsageRow
+from parity.store.base import Feedback, LedgerRow, RowFilter, UsageRow
 from parity.store.factory import open_ledger
 from parity.store.writer import LedgerWriter
 from tests.store.test_ledger import make_row
@@ -37,7 +37,18 @@ class FlakyLedger:
     def rows(self, where: RowFilter) -> list[LedgerRow]:
         return [r for b in self.batches for r in b][: where.limit]
 
-    def usage(self, since: float | None = None, until: float | None = None) -> list[UsageRow]:
+    def add_feedback(self, feedback: Feedback) -> None:
+        raise NotImplementedError
+
+    def feedback(self, request_ids: Sequence[str]) -> dict[str, list[Feedback]]:
+        return {}
+
+    def row(self, request_id: str) -> LedgerRow | None:
+        return None
+
+    def usage(
+        self, since: float | None = None, until: float | None = None, task: str | None = None
+    ) -> list[UsageRow]:
         return []
 
     def spend(self, *, since: float, key_id: str | None = None, tenant: str | None = None) -> float:

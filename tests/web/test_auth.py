@@ -26,6 +26,7 @@ PAGES = [
     f"/gaptests/{RUN_NAME}/judge?as=intruder",
     "/router",
     "/costs",
+    "/canary",
     "/no-such-page",
 ]
 
@@ -46,6 +47,7 @@ def test_every_page_refuses_callers_without_an_admin_key(world: World, path: str
     assert anonymous.status_code == 401
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
     assert 'name="key"' in anonymous.text
+    assert "parity keys create NAME --admin" in anonymous.text  # where an admin key comes from
     wrong = _get(world, path, {"authorization": "Bearer sk-nobody"})
     assert wrong.status_code == 401 and "invalid API key" in wrong.text
     user = _get(world, path, {"authorization": f"Bearer {USER_KEY}"})
@@ -135,6 +137,7 @@ def test_without_keys_the_dashboard_is_open_and_says_so(
             assert page.goto(f"{gateway.url}/ui/").status == 200
             banner = page.locator(".banner").inner_text()
             assert "open" in banner and "no API keys are configured" in banner
+            assert "parity keys create NAME --admin" in banner and "PARITY_ADMIN_KEY" in banner
             page.goto(f"{gateway.url}/ui/router")
             assert "No learned router is configured" in page.locator("#main").inner_text()
             page.screenshot(path=str(tmp_path / "open-router.png"), full_page=True)

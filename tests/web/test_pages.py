@@ -45,6 +45,10 @@ def _check_overview(visit: Visit, world: World) -> None:
     errors = [r for r in world.rows if r.status >= 400]
     assert errors and errors[0].request_id in page.locator("#main").inner_text()
     assert _charts_drawn(visit) == 3
+    estimated = [r for r in world.rows if r.usage_estimated]
+    assert estimated, "the streamed request to 'uncounted' should have estimated usage"
+    note = page.get_by_test_id("estimated-note").inner_text()
+    assert f"{len(estimated)} of {len(world.rows)} requests" in note and "estimate" in note
     visit.shot("overview")
 
 
@@ -59,6 +63,17 @@ def _check_requests(visit: Visit, world: World) -> None:
     marked = _row_with(world, "zebra-marker")
     rows = page.locator("#ledger tbody tr")
     assert rows.count() == 1 and marked.request_id in rows.first.inner_text()
+    uncounted = next(r for r in world.rows if r.usage_estimated)
+    visit.open("/requests")
+    cells = page.locator("#ledger tbody tr", has_text=uncounted.request_id).locator("td.n")
+    assert [c.inner_text().endswith("~") for c in cells.all()][-2:] == [True, True]  # tokens, cost
+    counted = page.locator("#ledger tbody tr", has_text=world.rows[0].request_id).inner_text()
+    assert "~" not in counted or world.rows[0].usage_estimated
+    assert "estimated" in page.get_by_test_id("estimated-note").inner_text()
+    visit.open(f"/requests/{uncounted.request_id}?at={uncounted.ts}")
+    detail = page.locator("#main").inner_text()
+    assert "(estimated: the upstream reported no usage" in detail
+    assert "(from estimated tokens)" in detail
     visit.open("/requests?errors=1")
     failed = [r for r in world.rows if r.status >= 400]
     assert page.locator("#ledger tbody tr").count() == len(failed)

@@ -4,6 +4,12 @@ The vote itself lives in ``votes``; this module finds the catalog models that fi
 licence, context and hardware constraints, sizes a self-hosting plan, prices the options with
 ``economics`` and sketches the routing policy the recommendation implies. Every figure the answers
 do not give is in ``Assumptions`` and printed with the advice.
+
+Open models are ranked 8-bit-and-up first, then by size: a model that fits only at 4 bits comes
+after every one that fits at 8 or more (4-bit weights lose measurable quality; the downloadable
+model is rarely the benchmarked one), and a quantized recommendation says so and names the gap
+test that would measure it. Self-hosting capacity comes from ``throughput``'s bandwidth model
+for that model, precision and GPU, not from one figure for every model.
 """
 
 from __future__ import annotations
@@ -19,6 +25,12 @@ from parity.advisor.questions import (
     Team,
     Traffic,
 )
+from parity.advisor.throughput import (
+    SEED_TOKENS_PER_S_PER_GPU,
+    ThroughputAssumptions,
+    ThroughputEstimate,
+    estimate_throughput,
+)
 from parity.advisor.votes import Reason, Recommendation, decide, headline, reasons
 from parity.catalog.cards import ModelCard
 from parity.catalog.deployment import Price
@@ -31,23 +43,38 @@ from parity.economics.tco import ApiPricing, Comparison, Lease, SelfHostPlan, Wo
 __all__ = ["Advice", "Assumptions", "ModelChoice", "Reason", "Recommendation", "advise"]
 
 _OPEN_PRECISIONS = ("bf16", "fp8", "int8", "int4")
+_FULL_QUALITY = frozenset({"bf16"})  # the precision open checkpoints ship in
 
 
 @dataclass(frozen=True, slots=True)
 class Assumptions:
     """Figures the advice needs that the answers do not give; printed with every answer."""
 
-    seed_gpu: str = "h100"  # the seeds' worked examples self-host on H100s
-    default_gpus: str = "2xH100"  # seeds/001: "Self-hosted Llama 3.1 70B on 2xH100 (80GB)"
-    tokens_per_s_per_gpu: float = 500_000 / 60 / 8  # seeds/001: 8xH100 handles ~500K tokens/min
+    seed_gpu: str = "h100"  # the worked examples of docs/sources.md S1 self-host on H100s
+    default_gpus: str = "2xH100"  # docs/sources.md S1: "Self-hosted Llama 3.1 70B on 2xH100 (80GB)"
+    throughput: ThroughputAssumptions = field(default_factory=ThroughputAssumptions)
+    # Parity's placeholders, from no public source: pass your own (--peak-factor, --engineer-fte,
+    # --engineer-usd-per-year); the advice prints the values it used.
     peak_to_average: dict[Traffic, float] = field(
         default_factory=lambda: {Traffic.STEADY: 2.0, Traffic.SPIKY: 5.0}
     )
     engineer_fte: dict[Team, float] = field(
         default_factory=lambda: {Team.NONE: 1.0, Team.DEVOPS: 0.5, Team.ML_INFRA: 0.25}
     )
-    engineer_usd_per_year: float = 200_000.0  # placeholder fully loaded cost, not from the seeds
-    frontier_card: str = "gpt-4o"  # the seeds' reference frontier model
+    engineer_usd_per_year: float = 200_000.0
+    peak_factor: float | None = None  # overrides peak_to_average[traffic]
+    engineer_fte_override: float | None = None  # overrides engineer_fte[team]
+    frontier_card: str = "gpt-4o"  # the reference frontier model of docs/sources.md S1
+
+    def peak(self, traffic: Traffic) -> float:
+        """Peak over average traffic: the input, else the default for ``traffic``."""
+        return self.peak_factor if self.peak_factor is not None else self.peak_to_average[traffic]
+
+    def fte(self, team: Team) -> float:
+        """Engineers (full-time equivalents) self-hosting takes: the input, else the default."""
+        if self.engineer_fte_override is not None:
+            return self.engineer_fte_override
+        return self.engineer_fte[team]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +86,11 @@ class ModelChoice:
     why: str
     precision: str | None = None
     gpus: str | None = None
+    throughput: ThroughputEstimate | None = None
+
+    @property
+    def quantized(self) -> bool:
+        return self.precision is not None and self.precision not in _FULL_QUALITY
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,14 +117,12 @@ def advise(answers: Answers, catalog: Catalog, assumptions: Assumptions | None =
     assumptions = assumptions or Assumptions()
     excluded: dict[str, str] = {}
     selection = catalog.selection(answers.gpu or assumptions.default_gpus)
-    open_models = _open_candidates(answers, catalog, selection, excluded)
+    open_models = _open_candidates(answers, catalog, selection, excluded, assumptions)
     closed = _closed_candidates(answers, catalog, excluded)
     plan = _plan(answers, catalog, assumptions, open_models, selection)
     frontier = _frontier(closed, catalog, assumptions)
     shape = Workload(
-        answers.tokens_per_day,
-        answers.output_per_input,
-        assumptions.peak_to_average[answers.traffic],
+        answers.tokens_per_day, answers.output_per_input, assumptions.peak(answers.traffic)
     )
     pricing = ApiPricing.from_price(frontier.id, _price(frontier))
     be = break_even(pricing, plan, shape) if plan else None
@@ -102,6 +132,8 @@ def advise(answers: Answers, catalog: Catalog, assumptions: Assumptions | None =
     comparison = compare(pricing, plan, shape, share) if plan else None
     policy = _policy(rec, open_models, closed, answers)
     notes = _notes(answers, rec, assumptions, comparison)
+    if rec is not Recommendation.CLOSED and open_models:
+        notes[:0] = _model_notes(open_models[0], closed)
     if rec is not Recommendation.CLOSED and not open_models:
         notes.insert(
             0,
@@ -112,7 +144,8 @@ def advise(answers: Answers, catalog: Catalog, assumptions: Assumptions | None =
     if rec is Recommendation.CLOSED and default is not None and default.id != frontier.id:
         own = ApiPricing.from_price(default.id, _price(default)).annual_cost(shape)
         notes.append(
-            f"costs are priced at {frontier.id}, the seeds' reference; at {default.id}'s price, "
+            f"costs are priced at {frontier.id} (the reference in docs/sources.md S1); at "
+            f"{default.id}'s price, "
             f"the policy's default, the API would cost ${own:,.0f} a year"
         )
     return Advice(
@@ -120,7 +153,7 @@ def advise(answers: Answers, catalog: Catalog, assumptions: Assumptions | None =
         headline=headline(rec, answers),
         reasons=tuple(votes),
         open_models=tuple(open_models[:3]),
-        closed_models=tuple(closed[:3]),
+        closed_models=tuple(_shown(closed, policy)),
         excluded=excluded,
         comparison=comparison,
         break_even=be,
@@ -136,7 +169,11 @@ def advise(answers: Answers, catalog: Catalog, assumptions: Assumptions | None =
 
 
 def _open_candidates(
-    answers: Answers, catalog: Catalog, selection: GpuSelection, excluded: dict[str, str]
+    answers: Answers,
+    catalog: Catalog,
+    selection: GpuSelection,
+    excluded: dict[str, str],
+    assumptions: Assumptions,
 ) -> list[ModelChoice]:
     out: list[ModelChoice] = []
     for card in catalog:
@@ -149,17 +186,28 @@ def _open_candidates(
         if card.context_tokens is not None and card.context_tokens < answers.context_tokens:
             excluded[card.id] = f"{card.id}: context window {card.context_tokens:,} is too short"
             continue
-        choice = _fit_choice(card, answers, catalog, selection)
+        choice = _fit_choice(card, answers, catalog, selection, assumptions)
         if choice is None:
             excluded[card.id] = f"{card.id}: does not fit {selection} even at int4"
             continue
         out.append(choice)
-    # Largest model that fits first (a capability proxy), more open tiers first on ties.
-    return sorted(out, key=lambda c: (-(c.card.params.total_b if c.card.params else 0), c.card.id))
+    # 8 bits and up before 4 bits, then the largest (a capability proxy), then by id.
+    return sorted(
+        out,
+        key=lambda c: (
+            c.precision == "int4",
+            -(c.card.params.total_b if c.card.params else 0),
+            c.card.id,
+        ),
+    )
 
 
 def _fit_choice(
-    card: ModelCard, answers: Answers, catalog: Catalog, selection: GpuSelection
+    card: ModelCard,
+    answers: Answers,
+    catalog: Catalog,
+    selection: GpuSelection,
+    assumptions: Assumptions,
 ) -> ModelChoice | None:
     """The highest precision at which ``card`` fits ``selection``, on as few GPUs as it needs."""
     for name in _OPEN_PRECISIONS:
@@ -171,7 +219,13 @@ def _fit_choice(
         result = fit(estimate, selection)
         if result.fits:
             count = min(gpus_needed(estimate, selection.gpu), selection.count)
-            return ModelChoice(card, "open", result.reason, name, f"{count}x{selection.gpu.id}")
+            speed = estimate_throughput(
+                card, catalog.precision(name), selection.gpu, count,
+                output_per_input=answers.output_per_input, assumptions=assumptions.throughput,
+            )  # fmt: skip
+            return ModelChoice(
+                card, "open", result.reason, name, f"{count}x{selection.gpu.id}", speed
+            )
     return None
 
 
@@ -183,8 +237,9 @@ def _closed_candidates(
         if card.tier.self_hostable:
             continue
         verdict = check_license(card, answers.profile)
-        if card.lifecycle is not None and card.lifecycle.status == "retired":
-            excluded[card.id] = f"{card.id}: retired by its vendor on {card.lifecycle.retired_on}"
+        retired = card.lifecycle.retired
+        if retired is not None and retired.day <= catalog.as_of:
+            excluded[card.id] = f"{card.id}: retired by its vendor on {retired.day}"
         elif not verdict.allowed:
             excluded[card.id] = verdict.reason
         elif card.context_tokens is not None and card.context_tokens < answers.context_tokens:
@@ -204,6 +259,14 @@ def _price(card: ModelCard) -> Price:
     if card.price is None:
         raise ValueError(f"{card.id} has no API price")
     return Price(input=card.price.input, output=card.price.output)
+
+
+def _shown(closed: list[ModelChoice], policy: dict[str, object]) -> list[ModelChoice]:
+    """The three priciest closed models, plus any the policy names (its default is often the
+    cheapest, and the starter config must list every model its policy routes to)."""
+    fallbacks = policy.get("fallbacks")
+    named = {policy.get("default"), *(fallbacks if isinstance(fallbacks, list) else [])}
+    return [c for i, c in enumerate(closed) if i < 3 or c.card.id in named]
 
 
 def _frontier(closed: list[ModelChoice], catalog: Catalog, assumptions: Assumptions) -> ModelCard:
@@ -228,18 +291,16 @@ def _plan(
     gpu = selection.gpu
     per_replica = catalog.selection(top.gpus).count if top.gpus else 1
     lease = answers.gpu_usd_per_month or gpu.lease_usd_per_gpu_month
-    if lease is None:  # no sourced lease for this GPU: fall back to the seeds' H100 rate
+    if lease is None:  # no sourced lease for this GPU: the H100 rate of docs/sources.md S1
         lease = catalog.gpu(assumptions.seed_gpu).lease_usd_per_gpu_month or 2500.0
-    tput = assumptions.tokens_per_s_per_gpu
-    for item in top.card.throughput:
-        if item.gpu == gpu.id:
-            tput = item.tokens_per_s_per_gpu
+    # the bandwidth model for this model, precision and GPU; the seed figure only without one
+    tput = top.throughput.tokens_per_s_per_gpu if top.throughput else SEED_TOKENS_PER_S_PER_GPU
     return SelfHostPlan(
         gpu=gpu.name,
         tokens_per_s_per_gpu=tput,
         hosting=Lease(lease),
         gpus_per_replica=per_replica,
-        engineer_fte=assumptions.engineer_fte[answers.team],
+        engineer_fte=assumptions.fte(answers.team),
         engineer_usd_per_year=assumptions.engineer_usd_per_year,
     )
 
@@ -307,12 +368,45 @@ def _notes(
         )
     if answers.gpu is None:
         notes.append(
-            f"models are sized for {assumptions.default_gpus}, the seeds' worked-example server "
-            "(seeds/001); pass --gpu to fit your own hardware"
+            f"models are sized for {assumptions.default_gpus}, the worked-example server of "
+            "docs/sources.md S1; pass --gpu to fit your own hardware"
         )
     if answers.gpu_usd_per_month is None:
         notes.append(
-            "GPU cost is the seeds' H100 lease rate ($2,500 per GPU-month, seeds/001) unless the "
+            "GPU cost is the H100 lease of docs/sources.md S1 ($2,500 per GPU-month) unless the "
             "catalog has one for your GPU; pass --gpu-usd-per-month for your own"
+        )
+    return notes
+
+
+def _model_notes(top: ModelChoice, closed: list[ModelChoice]) -> list[str]:
+    """How the recommended open model's capacity was estimated, and its quantization caveat."""
+    notes: list[str] = []
+    if top.throughput is not None:
+        notes.append(
+            f"self-hosting capacity: {top.throughput.describe()}; memory-bandwidth model with "
+            f"GPU figures from {top.throughput.source}. For comparison only: 1,041.67 tokens/s "
+            "per GPU, from docs/sources.md S1 ('Self-hosting on 8xH100 ($15K/mo lease) handles "
+            "~500K tokens/min'), which names no model, precision or batch"
+        )
+    else:
+        notes.append(
+            f"no bandwidth figures for this GPU: capacity uses {SEED_TOKENS_PER_S_PER_GPU:,.2f} "
+            "tokens/s per GPU (docs/sources.md S1: 8xH100 'handles ~500K tokens/min', no model "
+            "named); measure yours"
+        )
+    if top.quantized:
+        frontier = closed[0].card.id if closed else "your current model"
+        severity = (
+            "4-bit weights lose measurable quality, and the downloadable quantized model is "
+            "rarely the benchmarked one"
+            if top.precision == "int4"
+            else "8-bit weights usually stay close to the original, but not on every task"
+        )
+        notes.append(
+            f"{top.card.id} is recommended at {top.precision} to fit the GPUs: {severity}. "
+            f"Before committing, gap-test that exact quantization: serve the {top.precision} "
+            f"build you will deploy and run `parity gaptest run YOUR_PROMPTS.jsonl --models "
+            f"{top.card.id},{frontier} --out runs/{top.card.id}-{top.precision}`"
         )
     return notes

@@ -1,8 +1,8 @@
-"""The questions of the seeds' decision framework, and the answers they take.
+"""The questions of the decision framework of docs/sources.md S0, and the answers they take.
 
-seeds/000 "The Practical Decision Framework" names six factors: data sensitivity, volume, team
-size/expertise, customisation needs, task difficulty and regulatory environment. ``Answers`` holds
-one value per factor plus what the licence check and the hardware fit need.
+docs/sources.md S0, "The Practical Decision Framework", names six factors: data sensitivity,
+volume, team size/expertise, customisation needs, task difficulty and regulatory environment.
+``Answers`` holds one value per factor plus what the licence check and the hardware fit need.
 """
 
 from __future__ import annotations
@@ -76,12 +76,14 @@ class Answers(BaseModel):
         0.2,
         ge=0,
         le=1,
-        description="Share of tokens that need the frontier (seeds/003: the hard 20%).",
+        description="Share of tokens that need the frontier (docs/sources.md S3: the hard 20%).",
     )
     context_tokens: int = Field(8192, gt=0, description="The longest prompt + answer needed.")
     gpu: str | None = Field(None, description="GPUs you have or would rent, e.g. '2xH100'.")
     gpu_usd_per_month: float | None = Field(
-        None, gt=0, description="Lease per GPU-month; default: the catalog's (seeds/001 for H100)."
+        None,
+        gt=0,
+        description="Lease per GPU-month; default: the catalog's (docs/sources.md S1 for H100).",
     )
     monthly_active_users: int = Field(0, ge=0)
     commercial_use: bool = True

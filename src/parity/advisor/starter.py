@@ -1,7 +1,8 @@
 """A starter parity.yaml from an Advice: the recommended deployments and a matching policy.
 
 Open: everything on premises, sensitive data refused at any vendor. Closed: the cheapest
-adequate API by default, structured output checked and escalated, hard prompts to the strongest.
+adequate API by default, structured output checked and escalated, hard prompts to the frontier
+API the advice names (its summary in the header says the same).
 Hybrid: private data stays local, structured output and hard prompts as for closed, the rest to
 the local model with the frontier as fallback.
 """
@@ -88,7 +89,10 @@ def starter_config(advice: Advice) -> dict[str, Any]:
     if advice.recommendation is not Recommendation.CLOSED and local is not None:
         models.append(_local(advice, local))
     if advice.recommendation is not Recommendation.OPEN:
-        models.extend(_closed(card) for card in closed[:2])
+        fallbacks = advice.policy.get("fallbacks")
+        named = {advice.policy.get("default"), *(fallbacks if isinstance(fallbacks, list) else [])}
+        # the strongest API, plus every one the advice's policy routes to
+        models.extend(_closed(c) for i, c in enumerate(closed) if i == 0 or c.id in named)
     if not models:
         raise ValueError("the advice names no model that fits; nothing to write")
     config: dict[str, Any] = {"models": models}
@@ -104,7 +108,7 @@ def _policy(advice: Advice, models: list[dict[str, Any]]) -> dict[str, Any]:
         key=lambda m: (m["price"]["output"], m["price"]["input"]),
     )
     cheap = vendor[0]["id"] if vendor else None
-    strong = vendor[-1]["id"] if vendor else None
+    strong = _frontier(advice, vendor)
     if not vendor:  # open: everything stays on premises
         return {
             "enforce": {"sensitive_to_vendor": "reject"},
@@ -145,6 +149,16 @@ def _policy(advice: Advice, models: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _frontier(advice: Advice, vendor: list[dict[str, Any]]) -> str | None:
+    """The API the advice escalates to (its comments name it), else the priciest listed."""
+    fallbacks = advice.policy.get("fallbacks")
+    named = fallbacks[0] if isinstance(fallbacks, list) and fallbacks else None
+    ids = [m["id"] for m in vendor]
+    if named in ids:
+        return str(named)
+    return ids[-1] if ids else None
+
+
 def _header(advice: Advice) -> str:
     a = advice.answers
     lines = [
@@ -159,7 +173,7 @@ def _header(advice: Advice) -> str:
     ]
     rules = advice.policy.get("rules")
     if isinstance(rules, list):
-        lines.extend(f"  - {rule}" for rule in rules)
+        lines.extend(f"  - {_rule_words(rule)}" for rule in rules)
     lines += [
         "",
         "On-prem deployments point at an OpenAI-compatible server (vLLM, llama.cpp, Ollama) on",
@@ -181,3 +195,12 @@ def write_starter_config(advice: Advice, path: Path, *, overwrite: bool = False)
         raise FileExistsError(f"{path} exists; pass --force to replace it")
     path.write_text(starter_yaml(advice), encoding="utf-8")
     return path
+
+
+def _rule_words(rule: Any) -> str:
+    """A policy rule as a comment line: 'when X: to Y (on_prem)', never a Python dict."""
+    if not isinstance(rule, dict):
+        return str(rule)
+    said = f"when {rule.get('when', 'always')}: to {rule.get('to', '?')}"
+    extra = [f"{k} {v}" for k, v in rule.items() if k not in ("when", "to")]
+    return said + (f" ({', '.join(extra)})" if extra else "")

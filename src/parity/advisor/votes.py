@@ -1,10 +1,11 @@
-"""How each factor of the seeds' decision framework votes, and how the votes decide.
+"""How each factor of the decision framework of docs/sources.md S0 votes, and how the votes decide.
 
 Hard constraints decide first: data that must not leave the premises (or strict residency rules)
 means self-hosted open weights, and data of which only some is sensitive means a hybrid that keeps
-that part local. Otherwise each factor of seeds/000's table votes with a weight, and the volume
-vote comes from the break-even solver, not a rule of thumb. Task difficulty "mixed" asks for a
-hybrid when an open lane is viable: a team to run it, and either the volume or a need to fine-tune.
+that part local. Otherwise each factor of docs/sources.md S0's table votes with a weight, and the
+volume vote comes from the break-even solver, not a rule of thumb. Task difficulty "mixed" asks for
+a hybrid when an open lane is viable: a team to run it, and either the volume or a need to
+fine-tune.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def reasons(
                 "required-open",
                 0,
                 "data must not leave the premises: only self-hosted open weights qualify "
-                "(seeds/000: 'Must not leave premises' -> open)",
+                "(docs/sources.md S0: 'Must not leave premises' -> open)",
             )
         )
     elif answers.sensitivity is Sensitivity.SOME_SENSITIVE:
@@ -77,7 +78,7 @@ def reasons(
                 "required-open",
                 0,
                 "strict data residency: self-host where the data must live "
-                "(seeds/000: 'Strict data residency requirements' -> open)",
+                "(docs/sources.md S0: 'Strict data residency requirements' -> open)",
             )
         )
     else:
@@ -90,7 +91,7 @@ def reasons(
                 "closed",
                 1,
                 "spiky volume leaves owned GPUs idle between bursts; an API bills only "
-                "what is used (seeds/002: 'low or spiky volume' -> API)",
+                "what is used (docs/sources.md S2: 'low or spiky volume' -> API)",
             )
         )
     else:
@@ -101,7 +102,7 @@ def reasons(
             "closed",
             3,
             "no AI infrastructure team: self-hosting overhead is prohibitive "
-            "(seeds/000: 'For a company with 10 employees, this overhead is "
+            "(docs/sources.md S0: 'For a company with 10 employees, this overhead is "
             "prohibitive')",
         ),
         Team.DEVOPS: Reason(
@@ -116,7 +117,7 @@ def reasons(
                 "customisation",
                 "open",
                 2,
-                "domain fine-tuning needs the weights (seeds/000: full control with open "
+                "domain fine-tuning needs the weights (docs/sources.md S0: full control with open "
                 "models; closed fine-tuning is limited)",
             )
         )
@@ -128,14 +129,14 @@ def reasons(
             "open",
             1,
             "standard tasks: open models are within a few points "
-            "(seeds/001: 'Within 1-5% of frontier on most tasks')",
+            "(docs/sources.md S1: 'Within 1-5% of frontier on most tasks')",
         ),
         Difficulty.MIXED: Reason(
             "task difficulty",
             "hybrid",
             0,
             f"mostly standard with some hard tasks: route the hard "
-            f"{answers.hard_share:.0%} to the frontier (seeds/000, 'The "
+            f"{answers.hard_share:.0%} to the frontier (docs/sources.md S0, 'The "
             "Emerging Hybrid Model')",
         ),
         Difficulty.FRONTIER: Reason(
@@ -143,7 +144,7 @@ def reasons(
             "closed",
             2,
             "maximum capability needed: closed frontier models still lead "
-            "on the hardest tasks (seeds/000)",
+            "on the hardest tasks (docs/sources.md S0)",
         ),
     }
     out.append(difficulty_votes[answers.difficulty])

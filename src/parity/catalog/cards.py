@@ -19,6 +19,8 @@ __all__ = [
     "Benchmark",
     "ContextWindow",
     "Lifecycle",
+    "LifecycleDate",
+    "LifecycleStatus",
     "ModelCard",
     "Params",
     "Throughput",
@@ -27,7 +29,7 @@ __all__ = [
 
 
 class Tier(StrEnum):
-    """The seeds' four openness tiers (seeds/001, 'The practical spectrum')."""
+    """The four openness tiers (docs/sources.md S1, 'The practical spectrum')."""
 
     FULLY_OPEN = "fully_open"  # weights + code + data + licence (OLMo)
     OPEN_WEIGHTS_PERMISSIVE = "open_weights_permissive"  # weights, Apache/MIT (Mistral, Qwen)
@@ -114,16 +116,25 @@ class Architecture(_Sourced):
 
 
 class ApiPrice(_Sourced):
-    """USD per one million tokens on the vendor's own API, as of a date."""
+    """USD per one million tokens on the vendor's own API, in force from ``as_of`` on.
+
+    ``as_of`` is the vendor's effective date where it prints one, else the day the page was read
+    (the first day the catalog knows the price held). An undated price (the articles quote none)
+    applies to every day before the first dated one.
+    """
 
     input: float = Field(ge=0)
     output: float = Field(ge=0)
-    as_of: date | None = Field(None, description="The date the source quotes; None for the seeds.")
+    as_of: date | None = Field(None, description="The day the price took effect; None: undated.")
     note: str | None = None
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """The cost in USD of these tokens at this price."""
+        return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
 
 
 class Benchmark(_Sourced):
-    """A benchmark score as a source states it (seeds' claims keep the seed as source)."""
+    """A benchmark score as a source states it (an article's claim keeps the article as source)."""
 
     name: str
     score: float
@@ -138,15 +149,60 @@ class Throughput(_Sourced):
     note: str | None = None
 
 
-class Lifecycle(_Sourced):
-    """Whether the vendor still serves the model (closed APIs retire models)."""
+class LifecycleStatus(StrEnum):
+    """Where a model stands with its vendor on a given day."""
 
-    status: str = Field(pattern="^(active|deprecated|retired|unknown)$")
-    retired_on: date | None = None
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"  # announced for retirement; still answers
+    RETIRED = "retired"  # requests fail
+
+
+class LifecycleDate(_Sourced):
+    """One dated lifecycle event and the public page that states it."""
+
+    day: date
+
+
+class Lifecycle(BaseModel):
+    """When the vendor released, deprecated and retired the model, each date with its source.
+
+    A date nobody has published stays ``None``; ``checked`` then says which page was read and
+    when, so "no date" is a statement about the source, not a guess. ``replacement`` is the
+    vendor's recommended successor (a card id where the catalog has one).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    released: LifecycleDate | None = None
+    deprecated: LifecycleDate | None = None
+    retired: LifecycleDate | None = None
+    replacement: str | None = None
+    checked: str = Field(min_length=1, description="Where the absent dates were looked for.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Lifecycle:
+        dates = [d.day for d in (self.released, self.deprecated, self.retired) if d is not None]
+        if dates != sorted(dates):
+            raise ValueError("lifecycle dates must run released <= deprecated <= retired")
+        return self
+
+    def status(self, today: date) -> LifecycleStatus:
+        """Retired once the retirement date has come; deprecated from the announcement on (or,
+        with no announcement date, as soon as a retirement date is known)."""
+        if self.retired is not None and self.retired.day <= today:
+            return LifecycleStatus.RETIRED
+        if self.deprecated is not None:
+            announced = self.deprecated.day <= today
+            return LifecycleStatus.DEPRECATED if announced else LifecycleStatus.ACTIVE
+        return LifecycleStatus.DEPRECATED if self.retired else LifecycleStatus.ACTIVE
+
+    def days_left(self, today: date) -> int | None:
+        """Days until retirement (negative once past); None without a retirement date."""
+        return None if self.retired is None else (self.retired.day - today).days
 
 
 class ModelCard(BaseModel):
-    """One model as the seeds and its publishers describe it."""
+    """One model as the docs/sources.md articles and its publishers describe it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -154,17 +210,25 @@ class ModelCard(BaseModel):
     name: str
     vendor: str
     family: str
-    released: date | None = None
     tier: Tier
     tier_source: str = Field(min_length=1, description="Why the card sits in its tier.")
     license: LicenseTerms
     params: Params | None = None
     context: ContextWindow | None = None
     architecture: Architecture | None = None
-    price: ApiPrice | None = None
+    price: ApiPrice | None = Field(None, description="The newest list price.")
+    earlier_prices: tuple[ApiPrice, ...] = Field(
+        (), description="Prices before ``price``, each in force from its own as_of date."
+    )
     benchmarks: tuple[Benchmark, ...] = ()
     throughput: tuple[Throughput, ...] = ()
-    lifecycle: Lifecycle | None = None
+    lifecycle: Lifecycle = Field(
+        default_factory=lambda: Lifecycle(checked="no lifecycle recorded for this card"),
+        description="Released, deprecated and retired dates, each with its source.",
+    )
+    aliases: tuple[str, ...] = Field(
+        (), description="Vendor model ids and snapshots that name this card's model."
+    )
     modalities: tuple[str, ...] = ("text",)
     notes: tuple[str, ...] = ()
 
@@ -177,7 +241,38 @@ class ModelCard(BaseModel):
             )
         if self.params and self.params.active_b and self.params.active_b > self.params.total_b:
             raise ValueError("active parameters cannot exceed total parameters")
+        if self.earlier_prices and self.price is None:
+            raise ValueError("earlier_prices need a current price")
+        dated = [p.as_of for p in self.prices if p.as_of is not None]
+        if len(dated) != len(set(dated)) or sum(p.as_of is None for p in self.prices) > 1:
+            raise ValueError("two prices take effect on the same day")
         return self
+
+    @property
+    def prices(self) -> tuple[ApiPrice, ...]:
+        """Every known price, oldest first (an undated one counts as the oldest)."""
+        found = (*self.earlier_prices, *((self.price,) if self.price else ()))
+        return tuple(sorted(found, key=lambda p: p.as_of or date.min))
+
+    def price_on(self, day: date) -> ApiPrice | None:
+        """The price in force on ``day``: the newest one dated on or before it.
+
+        A new price never applies backwards; None when the day precedes every dated price.
+        """
+        current: ApiPrice | None = None
+        for price in self.prices:
+            if price.as_of is None or price.as_of <= day:
+                current = price
+        return current
+
+    @property
+    def released(self) -> date | None:
+        """The release date, when a source states it."""
+        return self.lifecycle.released.day if self.lifecycle.released else None
+
+    def names(self) -> tuple[str, ...]:
+        """The card id and every vendor model id that names the same model."""
+        return (self.id, *self.aliases)
 
     @property
     def context_tokens(self) -> int | None:

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Deployment", "Price", "ProviderKind", "Residency"]
+__all__ = ["Deployment", "Engine", "Price", "ProviderKind", "Residency"]
 
 
 class Residency(StrEnum):
@@ -22,6 +22,23 @@ class ProviderKind(StrEnum):
     LOCAL = "local"  # the embedded llama.cpp server that Parity starts itself
     OPENAI = "openai"  # any OpenAI-compatible API: OpenAI, vLLM, Ollama, llama.cpp, Together...
     ANTHROPIC = "anthropic"  # the Anthropic Messages API
+
+
+class Engine(StrEnum):
+    """Which server is behind an OpenAI-compatible deployment: what its requests must look like.
+
+    ``openai`` takes requests as clients send them. ``llama.cpp`` and ``openai-compatible``
+    (vLLM, Ollama, LM Studio…) get the ``developer`` role as ``system``, text content parts
+    joined, ``content: null`` beside tool calls as ``""`` and ``max_completion_tokens`` as
+    ``max_tokens``; ``llama.cpp`` also gets a ``json_schema`` response format as its grammar-
+    enforced ``json_object`` + ``schema``. ``auto``: ``llama.cpp`` for ``provider: local``,
+    ``openai`` for api.openai.com, else ``openai-compatible``.
+    """
+
+    AUTO = "auto"
+    OPENAI = "openai"
+    LLAMA_CPP = "llama.cpp"
+    OPENAI_COMPATIBLE = "openai-compatible"
 
 
 class Price(BaseModel):
@@ -67,6 +84,30 @@ class Deployment(BaseModel):
     default_max_tokens: int = Field(
         1024, gt=0, description="max_tokens sent to APIs that require one (Anthropic)."
     )
+    engine: Engine = Field(
+        Engine.AUTO,
+        description="Server behind an OpenAI-compatible URL: openai, llama.cpp, "
+        "openai-compatible (vLLM, Ollama...), or auto.",
+    )
+    vision: bool = Field(
+        False, description="Takes image content parts (else an image is a 400 to the client)."
+    )
+    gguf: str | None = Field(
+        None,
+        description="provider local: the GGUF file this deployment serves (default: "
+        "local.model_path, SmolLM2). Each distinct file gets its own llama.cpp server.",
+    )
+    lora: str | None = Field(
+        None, description="provider local: a LoRA adapter GGUF applied over gguf (parity tune)."
+    )
+    lineage: str | None = Field(
+        None, description="A tuned model's lineage card: base, dataset, teacher (parity tune)."
+    )
+
+    @property
+    def local_files(self) -> tuple[str | None, str | None]:
+        """(gguf, lora): deployments with the same pair share one llama.cpp server."""
+        return self.gguf, self.lora
 
     @field_validator("id")
     @classmethod

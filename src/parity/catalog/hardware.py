@@ -59,6 +59,13 @@ class GpuSpec(BaseModel):
     source: str = Field(min_length=1)
     lease_usd_per_gpu_month: float | None = Field(None, gt=0)
     lease_source: str | None = None
+    memory_bandwidth_gb_s: float | None = Field(
+        None, gt=0, description="Peak memory bandwidth, decimal GB/s (the datasheet's)."
+    )
+    bf16_tflops: float | None = Field(
+        None, gt=0, description="Peak dense BF16 tensor TFLOPS (without structured sparsity)."
+    )
+    perf_source: str | None = Field(None, description="Where bandwidth and FLOPS come from.")
 
     @property
     def memory_bytes(self) -> float:

@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from parity.catalog.cards import ModelCard, Tier
+from parity.catalog.deployment import Deployment
 from parity.catalog.hardware import GpuSelection, GpuSpec, Precision
 from parity.catalog.license import LicenseTerms, LicenseVerdict, OrgProfile, check_license
 
@@ -89,6 +90,7 @@ class Catalog:
                 if card.id in cards:
                     raise CatalogError(f"{name}: duplicate card id '{card.id}'")
                 cards[card.id] = card
+        _check_names(cards)
         return cls(cards, licenses, gpus, precisions, max(dates))
 
     # -- lookups ---------------------------------------------------------------------------------
@@ -99,6 +101,28 @@ class Catalog:
         if found is None:
             raise UnknownEntry("model card", card_id, self.cards)
         return found
+
+    def card_named(self, name: str) -> ModelCard | None:
+        """The card whose id or vendor model id (alias) is ``name``, if any."""
+        found = self.cards.get(name) or self.cards.get(_norm(name))
+        if found is not None:
+            return found
+        wanted = _norm(name)
+        for card in self.cards.values():
+            if wanted in (_norm(alias) for alias in card.aliases):
+                return card
+        return None
+
+    def card_for(self, deployment: Deployment) -> tuple[ModelCard, str] | None:
+        """The card a deployment serves, and the config field that names it (card, else the
+        name it sends upstream, else its id), when the catalog knows the model."""
+        for field in ("card", "upstream_model", "id"):
+            name = getattr(deployment, field)
+            if name:
+                card = self.card_named(name)
+                if card is not None:
+                    return card, field
+        return None
 
     def gpu(self, name: str) -> GpuSpec:
         """A GPU by id, name or alias: 'h100', 'H100 80GB', '4090'."""
@@ -226,6 +250,18 @@ def _card(raw: Any, licenses: Mapping[str, LicenseTerms], where: str) -> ModelCa
         return ModelCard.model_validate({**raw, "license": licenses[license_id]})
     except ValidationError as exc:
         raise CatalogError(f"{where}: card '{ident}': {exc}") from exc
+
+
+def _check_names(cards: Mapping[str, ModelCard]) -> None:
+    """Aliases name one card each, and a replacement names a card the catalog has."""
+    owner: dict[str, str] = {}
+    for card in cards.values():
+        for name in card.names():
+            if owner.setdefault(_norm(name), card.id) != card.id:
+                raise CatalogError(f"'{name}' names both {owner[_norm(name)]} and {card.id}")
+        replacement = card.lifecycle.replacement
+        if replacement is not None and replacement not in cards:
+            raise CatalogError(f"card '{card.id}': replacement '{replacement}' has no card")
 
 
 def _index(items: Iterable[_M], kind: str) -> dict[str, _M]:

@@ -1,4 +1,4 @@
-"""parity advise: the seeds' decision framework as a questionnaire that writes a starter config."""
+"""parity advise: a decision framework (docs/sources.md S0) as questions that write a config."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from parity.advisor.framework import Advice, advise
+from parity.advisor.framework import Advice, Assumptions, advise
 from parity.advisor.questions import (
     QUESTIONS,
     Answers,
@@ -24,6 +24,7 @@ from parity.advisor.questions import (
     Traffic,
 )
 from parity.advisor.starter import starter_config, write_starter_config
+from parity.advisor.throughput import SEED_TOKENS_PER_S_PER_GPU, ThroughputAssumptions
 from parity.catalog.registry import UnknownEntry, default_catalog
 from parity.cli.cost import break_even_json, comparison_json, parse_volume
 from parity.cli.output import emit, table
@@ -87,10 +88,13 @@ def advice_json(advice: Advice) -> dict[str, Any]:
     """The advice as JSON: recommendation, reasons, models, cost, policy and assumptions."""
 
     def choice(c: Any) -> dict[str, Any]:
+        speed = c.throughput.to_json() if c.throughput else None
         return {"model": c.card.id, "tier": c.card.tier.value, "licence": c.card.license.label,
-                "precision": c.precision, "gpus": c.gpus, "why": c.why}  # fmt: skip
+                "precision": c.precision, "gpus": c.gpus, "why": c.why,
+                "throughput": speed}  # fmt: skip
 
     a = advice.assumptions
+    team, traffic = advice.answers.team, advice.answers.traffic
     return {
         "recommendation": advice.recommendation.value,
         "headline": advice.headline,
@@ -104,9 +108,17 @@ def advice_json(advice: Advice) -> dict[str, Any]:
         "answers": advice.answers.model_dump(mode="json"),
         "assumptions": {
             "default_gpus": a.default_gpus,
-            "tokens_per_s_per_gpu": a.tokens_per_s_per_gpu,
-            "peak_to_average": {k.value: v for k, v in a.peak_to_average.items()},
-            "engineer_fte": {k.value: v for k, v in a.engineer_fte.items()},
+            "throughput": a.throughput.to_json(),
+            "tokens_per_s_per_gpu": advice.comparison.self_host.plan.tokens_per_s_per_gpu
+            if advice.comparison
+            else None,
+            "seed_tokens_per_s_per_gpu_for_comparison": SEED_TOKENS_PER_S_PER_GPU,
+            "peak_factor": a.peak(traffic),
+            "peak_factor_given": a.peak_factor is not None,
+            "peak_to_average_defaults": {k.value: v for k, v in a.peak_to_average.items()},
+            "engineer_fte": a.fte(team),
+            "engineer_fte_given": a.engineer_fte_override is not None,
+            "engineer_fte_defaults": {k.value: v for k, v in a.engineer_fte.items()},
             "engineer_usd_per_year": a.engineer_usd_per_year,
         },
         "catalog_as_of": str(advice.catalog_as_of),
@@ -127,7 +139,9 @@ def advise_cmd(
         float | None, Opt(min=0, max=1, help="Share needing the frontier.")
     ] = None,
     context: Annotated[int | None, Opt("--context", min=1, help="Longest prompt + answer.")] = None,
-    gpu: Annotated[str | None, Opt(help="Your GPUs, e.g. 2xH100 (default: seeds' 2xH100).")] = None,
+    gpu: Annotated[
+        str | None, Opt(help="Your GPUs, e.g. 2xH100 (default: 2xH100 (docs/sources.md S1)).")
+    ] = None,
     gpu_usd_per_month: Annotated[float | None, Opt(min=0, help="Lease per GPU-month.")] = None,
     mau: Annotated[int | None, Opt(min=0, help="Monthly active users (licences).")] = None,
     region: Annotated[
@@ -136,14 +150,32 @@ def advise_cmd(
     osi_only: Annotated[bool | None, Opt("--osi-only", help="OSI-approved licences only.")] = None,
     non_commercial: Annotated[bool, Opt("--non-commercial", help="Non-commercial use.")] = False,
     answers_file: Annotated[Path | None, Opt("--answers", help="Answers as a JSON object.")] = None,
-    write: Annotated[Path | None, Opt("--write", help="Write a starter parity.yaml here.")] = None,
+    write: Annotated[
+        Path | None,
+        Opt("--write", help="Write a starter parity.yaml here (nothing is written without it)."),
+    ] = None,
     force: Annotated[bool, Opt("--force", help="Replace an existing --write file.")] = False,
     interactive: Annotated[
         bool | None, Opt("--interactive/--no-interactive", help="Ask for missing answers.")
     ] = None,
+    peak_factor: Annotated[
+        float | None, Opt(min=1, help="Peak over average traffic (default: 2 steady, 5 spiky).")
+    ] = None,
+    engineer_fte: Annotated[
+        float | None,
+        Opt(min=0, help="Engineers self-hosting takes (default: 1 none, 0.5 devops, 0.25 ML)."),
+    ] = None,
+    engineer_usd_per_year: Annotated[
+        float, Opt(min=0, help="Fully loaded cost of one engineer a year.")
+    ] = 200_000.0,
+    batch: Annotated[int, Opt(min=1, help="Sequences a replica decodes together.")] = 32,
     as_json: Annotated[bool, Opt("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Open, closed or hybrid? Ask the seeds' six questions; answer with reasons, models, cost."""
+    """Open, closed or hybrid? Six questions (docs/sources.md S0); reasons, models, cost.
+
+    Every assumption the answers do not give (throughput model, peak factor, staffing) is an
+    input with a default, printed with the advice and in --json.
+    """
     given: dict[str, Any] = {
         "sensitivity": sensitivity, "tokens_per_day": tokens_per_day, "traffic": traffic,
         "team": team, "customisation": customisation, "difficulty": difficulty,
@@ -152,11 +184,22 @@ def advise_cmd(
         "monthly_active_users": mau, "regions": region or None, "osi_approved_only": osi_only,
         "commercial_use": False if non_commercial else None,
     }  # fmt: skip
+    if write is not None and write.exists() and not force:
+        # Said before the questions, not after six answers that would then be lost.
+        raise typer.BadParameter(
+            f"{write} exists; pass --force to replace it", param_hint="--write"
+        )
     merged = _collect(given, answers_file)
     ask = interactive if interactive is not None else (sys.stdin.isatty() and not as_json)
     answers = _answers(merged, ask)
     try:
-        advice = advise(answers, default_catalog())
+        assumptions = Assumptions(
+            throughput=ThroughputAssumptions(batch=batch),
+            peak_factor=peak_factor,
+            engineer_fte_override=engineer_fte,
+            engineer_usd_per_year=engineer_usd_per_year,
+        )
+        advice = advise(answers, default_catalog(), assumptions)
     except (UnknownEntry, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     data = advice_json(advice)
@@ -186,9 +229,12 @@ def _render(console: Console, advice: Advice, data: dict[str, Any]) -> None:
     )  # fmt: skip
     if advice.open_models:
         console.print(
-            table("Open models that fit (largest first)", ["model", "tier", "licence", "as", "why"],
+            table("Open models that fit (8-bit and up first, then largest)",
+                  ["model", "tier", "licence", "as", "tokens/s per GPU", "why"],
                   [[c.card.id, c.card.tier.label, c.card.license.label,
-                    f"{c.precision} on {c.gpus}", c.why] for c in advice.open_models])
+                    f"{c.precision} on {c.gpus}",
+                    f"{c.throughput.tokens_per_s_per_gpu:,.0f}" if c.throughput else "-",
+                    c.why] for c in advice.open_models])
         )  # fmt: skip
     if advice.closed_models:
         console.print(
@@ -204,6 +250,21 @@ def _render(console: Console, advice: Advice, data: dict[str, Any]) -> None:
         )
     if data["break_even"]:
         say(f"break-even: {data['break_even']['reason']}")
+    a = data["assumptions"]
+    t = a["throughput"]
+    given = {True: "given", False: "default"}
+    console.print(
+        table("Assumptions (inputs with defaults)", ["input", "value"], [
+            ["batch (sequences decoded together)", str(t["batch"])],
+            ["KV-cache tokens per sequence", f"{t['sequence_tokens']:,}"],
+            ["bandwidth / compute efficiency",
+             f"{t['bandwidth_efficiency']:.0%} / {t['compute_efficiency']:.0%}"],
+            ["peak over average traffic",
+             f"{a['peak_factor']:g} ({given[a['peak_factor_given']]})"],
+            ["engineers (FTE)", f"{a['engineer_fte']:g} ({given[a['engineer_fte_given']]})"],
+            ["engineer USD per year", f"${a['engineer_usd_per_year']:,.0f}"],
+        ])
+    )  # fmt: skip
     say(f"policy: {advice.policy.get('summary', '')}")
     if advice.excluded:
         say(f"{len(advice.excluded)} catalog models excluded, e.g.:")
@@ -215,6 +276,8 @@ def _render(console: Console, advice: Advice, data: dict[str, Any]) -> None:
     if written:
         state = "valid" if written["valid"] else "INVALID: " + "; ".join(written["problems"])
         say(f"wrote {written['path']} ({state}); check: parity config check {written['path']}")
+    else:
+        say("nothing written: add --write parity.yaml to write this as a starter config")
 
 
 def register(app: typer.Typer) -> None:

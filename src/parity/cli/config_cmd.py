@@ -23,18 +23,28 @@ def check(
     file: Annotated[Path, typer.Argument(help="The config file to validate.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Validate a config; report every error with its line. Exit 1 when any is found."""
-    problems = check_config_file(file)
+    """Validate a config; report every error with its line. Exit 1 when any is found.
+
+    Warnings (a model retiring within lifecycle.warn_days) are printed but do not fail.
+    """
+    found = check_config_file(file)
+    problems = [p for p in found if p.level == "error"]
+    warnings = [p for p in found if p.level == "warning"]
 
     def render(console: Console) -> None:
         # plain lines, never wrapped: editors and CI jump to FILE:LINE
         if not problems:
             typer.echo(f"{file}: OK")
-        for problem in problems:
+        for problem in [*problems, *warnings]:
             typer.echo(str(problem))
 
     emit(
-        {"file": str(file), "ok": not problems, "errors": [p.model_dump() for p in problems]},
+        {
+            "file": str(file),
+            "ok": not problems,
+            "errors": [p.model_dump() for p in problems],
+            "warnings": [p.model_dump() for p in warnings],
+        },
         as_json,
         render,
     )

@@ -164,8 +164,8 @@ def cost(
 ) -> None:
     """Compare API, self-hosting and hybrid cost a year; solve the break-even volume.
 
-    Volume counts input tokens, with output on top (seeds/001's arithmetic). Unset figures come
-    from the catalog or the seeds, and every one is printed with its source.
+    Volume counts input tokens, with output on top (as docs/sources.md S1 counts). Unset figures
+    come from the catalog or docs/sources.md, and every one is printed with its source.
     """
     options = {k: v for k, v in locals().items() if k in _INPUT_FIELDS}
     options["tokens_per_day"] = parse_volume(tokens_per_day)

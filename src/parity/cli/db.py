@@ -12,6 +12,7 @@ from rich.console import Console
 from parity.cli.ledger_opts import ConfigOpt, LedgerOpt
 from parity.cli.output import emit, print_json, table
 from parity.config import load_settings
+from parity.errors import ConfigError
 from parity.store.database import Database, migration_status
 from parity.store.factory import open_ledger
 
@@ -24,15 +25,39 @@ def _url(config: Path | None, ledger: str | None) -> str:
     return ledger or load_settings(config).ledger.url
 
 
-def migrate(config: ConfigOpt = None, ledger: LedgerOpt = None, as_json: JsonOpt = False) -> None:
+def _ensure_database(url: str, create: bool) -> str | None:
+    """Create a missing PostgreSQL database when asked; its name when it was created."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return None
+    from parity.store.postgres import create_database, create_hint, database_exists
+
+    if database_exists(url) is not False:
+        return None  # there, or the server cannot say: connecting reports what is wrong
+    if not create:
+        raise ConfigError(create_hint(url))
+    return create_database(url)
+
+
+def migrate(
+    config: ConfigOpt = None,
+    ledger: LedgerOpt = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the PostgreSQL database if it is missing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Apply pending migrations to the ledger database and print which were applied."""
-    store = open_ledger(_url(config, ledger), migrate=False)
+    url = _url(config, ledger)
+    created = _ensure_database(url, create)
+    if created is not None and not as_json:
+        typer.echo(f"created database '{created}'")
+    store = open_ledger(url, migrate=False)
     try:
         applied = store.migrate()
     finally:
         store.close()
     if as_json:
-        print_json({"applied": applied})
+        print_json({"applied": applied, "created": created})
     elif applied:
         typer.echo("applied: " + ", ".join(applied))
     else:

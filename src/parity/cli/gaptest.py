@@ -13,18 +13,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from parity.cli.ledger_opts import LedgerOpt, SinceOpt, open_cli_ledger, parse_since
 from parity.cli.output import JSON_OPTION, emit, print_json, table
 from parity.config import load_settings
-from parity.errors import ConfigError
+from parity.errors import InputError
 from parity.evaluation.datasets import Dataset, load_from_ledger, load_prompts
 from parity.evaluation.judges import registry
 from parity.evaluation.judges.base import JudgeContext, JudgePlan
 from parity.evaluation.judging import JudgingSummary, judge_run, plan_entries
 from parity.evaluation.limits import RetryPolicy
 from parity.evaluation.progress import RunProgress
-from parity.evaluation.rundir import RunDir
+from parity.evaluation.rundir import NEXT_STEP, RunDir
 from parity.evaluation.runner import Runner, RunOptions, RunSummary
 from parity.evaluation.upstreams import Upstreams
 from parity.store.base import RowFilter
@@ -55,6 +56,8 @@ JudgesFileOpt = Annotated[
 ]
 
 CAP_EXIT = 3
+INCOMPLETE_EXIT = 4
+"""``run`` exit codes: 3 when the cost cap stopped it, 4 when answers are missing or failed."""
 
 
 def _llm_models(entries: list[tuple[str | None, str, dict[str, Any]]]) -> list[str]:
@@ -64,7 +67,7 @@ def _llm_models(entries: list[tuple[str | None, str, dict[str, Any]]]) -> list[s
 def _split(models: str) -> list[str]:
     names = [m.strip() for m in models.split(",") if m.strip()]
     if len(names) != len(set(names)):
-        raise ConfigError("--models lists a model twice")
+        raise InputError("--models lists a model twice")
     return names
 
 
@@ -77,7 +80,7 @@ def _rates(values: list[str] | None) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not model or rates[model] <= 0:
-            raise ConfigError(f"--rate must look like MODEL=REQUESTS_PER_MINUTE, got {value!r}")
+            raise InputError(f"--rate must look like MODEL=REQUESTS_PER_MINUTE, got {value!r}")
     return rates
 
 
@@ -88,15 +91,30 @@ async def _execute(
     entries: list[tuple[str | None, str, dict[str, Any]]],
     config: Path | None,
     show_progress: bool,
+    via: tuple[str | None, str],
 ) -> tuple[RunSummary, JudgingSummary | None]:
     live = [m for m in options.models if m not in data.recorded]
     needed = [*live, *_llm_models(entries)]
     upstreams = (
-        Upstreams(load_settings(config), os.environ, needed, retry=options.retry)
+        Upstreams(
+            load_settings(config),
+            os.environ,
+            needed,
+            retry=options.retry,
+            via=via[0],
+            via_key_env=via[1],
+        )
         if needed
         else None
     )
     async with upstreams or contextlib.nullcontext():
+        if upstreams is not None and upstreams.local_models:
+            print(
+                f"parity: started a llama.cpp server of this run's own for "
+                f"{', '.join(upstreams.local_models)}; to use a running gateway's instead: "
+                "--via http://127.0.0.1:8000/v1",
+                file=sys.stderr,
+            )
         progress = RunProgress() if show_progress and live else None
         with progress or contextlib.nullcontext():
             summary = await Runner(run, data, options).execute(upstreams, progress)
@@ -115,12 +133,13 @@ def _dataset(
     ledger_args: tuple[Path | None, str | None, str | None, str | None, int],
     sample: int | None,
     seed: int,
+    skip_bad_lines: bool = False,
 ) -> Dataset:
     config, ledger, since, log_model, scan = ledger_args
     if from_log == (prompts is not None):
-        raise ConfigError("give either a PROMPTS file or --from-log")
+        raise InputError("give either a PROMPTS file or --from-log")
     if prompts is not None:
-        data = load_prompts(prompts, references=references)
+        data = load_prompts(prompts, references=references, skip_bad_lines=skip_bad_lines)
         if sample is not None and sample < len(data.items):
             import random
 
@@ -136,10 +155,18 @@ def _dataset(
         store.close()
 
 
-def _render_run(run: RunDir, summary: RunSummary, judged: JudgingSummary | None) -> None:
-    console = Console()
+def _render_run(
+    console: Console,
+    run: RunDir,
+    summary: RunSummary,
+    judged: JudgingSummary | None,
+    data: Dataset,
+) -> None:
+    for bad in data.bad_lines:
+        console.print(f"[yellow]skipped (--skip-bad-lines)[/] {escape(bad)}", soft_wrap=True)
     console.print(
-        f"run: {run.path}  status: [bold]{summary.status}[/]  spent ${summary.spent_usd:.4f}"
+        f"run: {run.path}  status: [bold]{summary.status}[/]  spent ${summary.spent_usd:.4f}",
+        soft_wrap=True,
     )
     columns = ["answers", "live", "cached", "recorded", "skipped", "failed", "retries"]
     rows = [
@@ -155,8 +182,17 @@ def _render_run(run: RunDir, summary: RunSummary, judged: JudgingSummary | None)
                 extra += f", {judged.withheld[name]} withheld (sensitive, vendor judge)"
             if judged.failed.get(name):
                 extra += f", {judged.failed[name]} failed or unparsed"
-            console.print(f"judge {name}: {count} verdicts{extra}")
-    console.print(f"next: parity gaptest report {run.path}")
+            console.print(f"judge {name}: {count} verdicts{extra}", soft_wrap=True)
+    for model, reasons in summary.failures.items():
+        for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+            console.print(f"[red]failed[/] {model}: {count} × {escape(reason)}", soft_wrap=True)
+    if summary.failures:
+        console.print(
+            f"ask the failed ones again: the same command with --out {run.path}", soft_wrap=True
+        )
+    if judged is None:
+        console.print(f"no judge given: {NEXT_STEP.replace('RUN', str(run.path))}", soft_wrap=True)
+    console.print(f"next: parity gaptest report {run.path}", soft_wrap=True)
 
 
 @gaptest_app.command("run")
@@ -194,16 +230,44 @@ def run_command(
     max_tokens: Annotated[int, typer.Option(min=1, help="Answer length limit.")] = 512,
     cache: Annotated[Path | None, typer.Option(help="Shared answer cache (JSONL).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    via: Annotated[
+        str | None,
+        typer.Option(
+            "--via",
+            help="Ask the models through this running gateway (http://127.0.0.1:8000/v1) "
+            "instead of starting their providers (and a llama.cpp server) here.",
+        ),
+    ] = None,
+    via_key_env: Annotated[
+        str,
+        typer.Option(help="--via: environment variable holding the gateway's API key."),
+    ] = "PARITY_API_KEY",
+    skip_bad_lines: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad-lines", help="Leave out malformed prompt lines (listed) instead of failing."
+        ),
+    ] = False,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run prompts through models (recorded answers are used as they are), then judge."""
+    """Run prompts through models (recorded answers are used as they are), then judge.
+
+    Exits 3 when --max-cost stopped the run and 4 when answers are missing or failed (the
+    reasons are printed); the same command with the same --out asks only those again.
+    """
     entries = plan_entries(judge or [], judges)
     data = _dataset(
-        prompts, references, from_log, (config, ledger, since, log_model, scan), sample, seed
+        prompts,
+        references,
+        from_log,
+        (config, ledger, since, log_model, scan),
+        sample,
+        seed,
+        skip_bad_lines,
     )
     names = _split(models) if models else data.recorded_models
     if len(names) < 2:
-        raise ConfigError("--models needs at least two models, e.g. --models local/smollm2,gpt-4o")
+        raise InputError("--models needs at least two models, e.g. --models local/smollm2,gpt-4o")
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run = RunDir(out or Path(f"gaptest-{stamp}"))
     options = RunOptions(
@@ -218,16 +282,27 @@ def run_command(
         seed=seed,
     )
     summary, judged = asyncio.run(
-        _execute(run, data, options, entries, config, progress and sys.stderr.isatty())
+        _execute(
+            run,
+            data,
+            options,
+            entries,
+            config,
+            progress and sys.stderr.isatty(),
+            (via, via_key_env),
+        )
     )
     data_out = {
         "run": str(run.path),
         **asdict(summary),
         "judging": asdict(judged) if judged else None,
+        "bad_lines": data.bad_lines,
     }
-    emit(data_out, as_json, lambda _console: _render_run(run, summary, judged))
+    emit(data_out, as_json, lambda console: _render_run(console, run, summary, judged, data))
     if summary.status.startswith("stopped"):
         raise typer.Exit(CAP_EXIT)
+    if summary.status != "complete":
+        raise typer.Exit(INCOMPLETE_EXIT)
 
 
 @gaptest_app.command("score")
@@ -242,7 +317,7 @@ def score_command(
     run = RunDir(run_dir).require()
     entries = plan_entries(judge or [], judges)
     if not entries:
-        raise ConfigError("give at least one --judge or a --judges file")
+        raise InputError("give at least one --judge or a --judges file")
 
     async def go() -> JudgingSummary:
         needed = _llm_models(entries)
@@ -286,7 +361,7 @@ def judge_command(
     chosen = _split(models) if models else manifest.model_ids
     unknown = [m for m in chosen if m not in manifest.model_ids]
     if unknown or len(chosen) < 2:
-        raise ConfigError(f"--models must name two or more of: {', '.join(manifest.model_ids)}")
+        raise InputError(f"--models must name two or more of: {', '.join(manifest.model_ids)}")
     who = name or os.environ.get("USER", "") or "anonymous"
     with key_reader() as read_key:
         result = judge_in_terminal(
@@ -323,12 +398,24 @@ def report_command(
     paths = write_report(run, analysis, out, seed=seed)
 
     def render(console: Console) -> None:
+        for warning in analysis["warnings"]:
+            console.print(f"[red]{escape(warning)}[/]", soft_wrap=True)
+        for row in analysis["models"]:
+            for failure in row["failures"]:
+                console.print(
+                    f"failed {row['model']}: {failure['count']} × {escape(failure['reason'])}",
+                    soft_wrap=True,
+                )
         for pair in analysis["pairs"]:
             rate = pair["parity_rate"]
+            shown = (
+                f"; parity rate {rate['value']:.1%} [{rate['low']:.1%}, {rate['high']:.1%}]"
+                if pair["n"]
+                else ""
+            )
             console.print(
-                f"[bold]{pair['a']} vs {pair['b']}[/] (n={pair['n']}): "
-                f"{pair['conclusion']}; parity rate {rate['value']:.1%} "
-                f"[{rate['low']:.1%}, {rate['high']:.1%}]"
+                f"[bold]{pair['a']} vs {pair['b']}[/] (n={pair['n']}): {pair['conclusion']}{shown}",
+                soft_wrap=True,
             )
         for kind, path in paths.items():
             console.print(f"{kind}: {path}")
@@ -345,13 +432,17 @@ def labels_command(
     """Print the router-training label file (JSONL) to stdout."""
     import orjson
 
-    from parity.evaluation.labels import labels
+    from parity.evaluation.labels import labels, no_labels_reason
 
     run = RunDir(run_dir).require()
     out = sys.stdout.buffer
+    written = 0
     for label in labels(run, judge=judge, responses=responses):
         out.write(orjson.dumps(label) + b"\n")
+        written += 1
     out.flush()
+    if not written:
+        raise InputError(f"no labels: {no_labels_reason(run, judge)}")
 
 
 def register(app: typer.Typer) -> None:

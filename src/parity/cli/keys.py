@@ -1,8 +1,7 @@
-"""parity keys create | list | revoke: API keys stored in the ledger database."""
+"""parity keys create | list | revoke | delete: API keys stored in the ledger database."""
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from parity.cli.ledger_opts import ConfigOpt, LedgerOpt
+from parity.cli.ledger_opts import ConfigOpt, LedgerOpt, span_seconds
 from parity.cli.output import emit, print_json, table
 from parity.config import AUTO_ROUTE, Settings, load_settings
 from parity.errors import Conflict, InvalidField
@@ -26,8 +25,6 @@ from parity.store.keys import (
 
 __all__ = ["parse_duration", "register"]
 
-_SPAN = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 _MOST = MAX_PER_MINUTE
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -35,10 +32,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 def parse_duration(value: str) -> float:
     """Seconds in '90s', '15m', '12h' or '30d'."""
-    match = _SPAN.match(value.strip())
-    if not match or float(match.group(1)) <= 0:
+    seconds = span_seconds(value)
+    if seconds is None or seconds <= 0:
         raise InvalidField(f"--expires must look like 90m, 12h or 30d, got {value!r}")
-    return float(match.group(1)) * _UNIT[match.group(2)]
+    return seconds
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -108,6 +105,7 @@ def create(
         if settings is not None:
             _check_against(settings, key)
         key = store.create(key)
+        first = len(store.all()) == 1
     finally:
         store.close()
     if as_json:
@@ -117,6 +115,13 @@ def create(
     typer.echo(
         f"created key '{name}' (tenant {tenant}); the secret above is shown only now", err=True
     )
+    if first:  # the quick start's keyless requests get a 401 from now on: say so here
+        typer.echo(
+            "this is the first stored key: within auth.keys_refresh_s every request to a gateway "
+            "on this ledger needs a key (Authorization: Bearer KEY), and /ui an admin key "
+            "(--admin); parity keys delete NAME of every key opens the gateway again",
+            err=True,
+        )
 
 
 def _limits(info: dict[str, Any]) -> str:
@@ -162,7 +167,8 @@ def list_keys(config: ConfigOpt = None, ledger: LedgerOpt = None, as_json: JsonO
             for i in infos
         ]
         columns = ["name", "prefix", "tenant", "status", "may use", "limits", "expires"]
-        console.print(table(f"{len(infos)} API keys", columns, rows))
+        title = {0: "no API keys stored", 1: "1 API key"}.get(len(infos), f"{len(infos)} API keys")
+        console.print(table(title, columns, rows))
 
     emit(infos, as_json, render)
 
@@ -178,12 +184,54 @@ def revoke(
     store, _ = _open(config, ledger)
     try:
         key = store.revoke(name)
+        now = time.time()
+        active = [k for k in store.all() if k.status(now) == "active"]
     finally:
         store.close()
     if as_json:
-        print_json(key.info(time.time()))
+        print_json(key.info(now))
+        return
+    typer.echo(f"revoked key '{name}'")
+    if not active:
+        typer.echo(
+            "no stored key is active now, and revoked keys still keep keys required: the "
+            "gateway refuses every caller (401) but the admin key (PARITY_ADMIN_KEY) and "
+            "config keys. Create a key (parity keys create NAME), or delete the revoked ones "
+            "(parity keys delete NAME) to open the gateway to everyone again.",
+            err=True,
+        )
+
+
+def delete(
+    name: Annotated[str, typer.Argument(help="The key to delete.")],
+    config: ConfigOpt = None,
+    ledger: LedgerOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete a key's row for good; when no stored key is left, the gateway opens again.
+
+    Revoked keys keep keys required; deleting every stored key (with no key in parity.yaml
+    and no admin key) is how an open gateway comes back. The name may then be used again.
+    """
+    check_key_name(name)
+    store, _ = _open(config, ledger)
+    try:
+        key = store.delete(name)
+        left = len(store.all())
+    finally:
+        store.close()
+    if as_json:
+        print_json({**key.info(time.time()), "deleted": True, "stored_keys_left": left})
+        return
+    typer.echo(f"deleted key '{name}'")
+    if left:
+        typer.echo(f"{left} stored key(s) left: keys stay required", err=True)
     else:
-        typer.echo(f"revoked key '{name}'")
+        typer.echo(
+            "no stored key is left: within auth.keys_refresh_s a gateway with no key in "
+            "parity.yaml and no admin key (PARITY_ADMIN_KEY) is open to every caller again",
+            err=True,
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -192,4 +240,5 @@ def register(app: typer.Typer) -> None:
     keys_app.command("create")(create)
     keys_app.command("list")(list_keys)
     keys_app.command("revoke")(revoke)
+    keys_app.command("delete")(delete)
     app.add_typer(keys_app, name="keys")

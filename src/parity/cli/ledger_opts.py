@@ -15,7 +15,14 @@ from parity.errors import InvalidField
 from parity.store.base import Ledger
 from parity.store.factory import open_ledger
 
-__all__ = ["ConfigOpt", "LedgerOpt", "SinceOpt", "open_cli_ledger", "parse_since"]
+__all__ = [
+    "ConfigOpt",
+    "LedgerOpt",
+    "SinceOpt",
+    "open_cli_ledger",
+    "parse_since",
+    "span_seconds",
+]
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="parity.yaml naming the ledger.")
@@ -32,14 +39,20 @@ _SPAN = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+def span_seconds(value: str) -> float | None:
+    """Seconds in '90s', '15m', '12h' or '30d'; None when ``value`` is not such a span."""
+    match = _SPAN.match(value.strip())
+    return float(match.group(1)) * _UNIT[match.group(2)] if match else None
+
+
 def parse_since(value: str | None, now: float | None = None) -> float | None:
     """Unix time for '15m', '2h', '7d' or an ISO date; None passes through."""
     if value is None:
         return None
     now = time.time() if now is None else now
-    match = _SPAN.match(value.strip())
-    if match:
-        return now - float(match.group(1)) * _UNIT[match.group(2)]
+    span = span_seconds(value)
+    if span is not None:
+        return now - span
     try:
         when = datetime.fromisoformat(value)
     except ValueError as exc:

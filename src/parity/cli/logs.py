@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,15 +14,21 @@ from parity.catalog.deployment import Deployment, Price, ProviderKind, Residency
 from parity.cli.ledger_opts import ConfigOpt, LedgerOpt, SinceOpt, open_cli_ledger, parse_since
 from parity.cli.output import emit, table
 from parity.config import load_settings
+from parity.economics.usage import ESTIMATED_NOTE
 from parity.errors import InvalidField
-from parity.store.base import LedgerRow, RowFilter
+from parity.store.base import Feedback, LedgerRow, RowFilter, UsageRow
+from parity.store.feedback import summary
+
+if TYPE_CHECKING:
+    from parity.economics.drift import PriceDrift
 
 __all__ = ["register"]
 
 
-def _row_json(row: LedgerRow) -> dict[str, Any]:
+def _row_json(row: LedgerRow, feedback: list[Feedback]) -> dict[str, Any]:
     data = asdict(row)
     data["request_body"] = row.request_body.decode("utf-8", "replace") if row.request_body else None
+    data["feedback"] = [asdict(f) for f in feedback]
     return data
 
 
@@ -38,10 +44,11 @@ def logs(
     model: Annotated[str | None, typer.Option(help="Model asked for or answering.")] = None,
     key: Annotated[str | None, typer.Option(help="Caller key id.")] = None,
     route: Annotated[str | None, typer.Option(help="Route alias, e.g. parity/auto.")] = None,
+    task: Annotated[str | None, typer.Option(help="Task name (metadata.task).")] = None,
     errors: Annotated[bool, typer.Option("--errors", help="Only failed requests.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
-    """Show recent requests from the ledger, newest first."""
+    """Show recent requests from the ledger, newest first, with their feedback."""
     store = open_cli_ledger(config, ledger)
     try:
         rows = store.rows(
@@ -52,8 +59,10 @@ def logs(
                 route=route,
                 errors_only=errors,
                 limit=limit,
+                task=task,
             )
         )
+        notes = store.feedback([r.request_id for r in rows])
     finally:
         store.close()
 
@@ -71,6 +80,8 @@ def logs(
                     "ms",
                     "tokens in/out",
                     "USD",
+                    "task",
+                    "feedback",
                     "error",
                 ],
                 [
@@ -84,21 +95,27 @@ def logs(
                         f"{r.total_ms:.0f}",
                         f"{r.input_tokens or 0}/{r.output_tokens or 0}"
                         + ("~" if r.usage_estimated else ""),
-                        f"{r.cost_usd:.6f}" if r.cost_usd is not None else "-",
+                        (f"{r.cost_usd:.6f}" if r.cost_usd is not None else "-")
+                        + ("~" if r.usage_estimated else ""),
+                        r.task or "",
+                        summary(notes.get(r.request_id, [])),
                         r.error_type or "",
                     ]
                     for r in rows
                 ],
             )
         )
+        if any(r.usage_estimated for r in rows):
+            console.print(ESTIMATED_NOTE)
 
-    emit([_row_json(r) for r in rows], as_json, render)
+    emit([_row_json(r, notes.get(r.request_id, [])) for r in rows], as_json, render)
 
 
 def usage(
     config: ConfigOpt = None,
     ledger: LedgerOpt = None,
     since: SinceOpt = "30d",
+    task: Annotated[str | None, typer.Option(help="Only this task's requests.")] = None,
     counterfactual: Annotated[
         bool,
         typer.Option(
@@ -112,17 +129,31 @@ def usage(
     local: Annotated[
         str | None, typer.Option(help="Local deployment to compare with (default: cheapest).")
     ] = None,
+    prices: Annotated[
+        bool,
+        typer.Option(
+            "--prices",
+            help="Real cost per token vs the catalog price per deployment; exit 1 if one drifts.",
+        ),
+    ] = False,
+    drift_threshold: Annotated[
+        float, typer.Option(min=0, help="Relative drift that is flagged (0.1 = 10%).")
+    ] = 0.10,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:
     """Tokens and cost per model and UTC day (or the counterfactuals, with --counterfactual)."""
     if counterfactual:
-        _counterfactual(config, ledger, since, frontier, local, as_json)
+        _counterfactual(config, ledger, since, frontier, local, as_json, task)
         return
     store = open_cli_ledger(config, ledger)
     try:
-        rows = store.usage(since=parse_since(since))
+        rows = store.usage(since=parse_since(since), task=task)
     finally:
         store.close()
+    drifts = _drifts(config, rows, drift_threshold)
+    if prices:
+        _prices(drifts, drift_threshold, as_json)
+        return
 
     def render(console: Console) -> None:
         console.print(
@@ -135,18 +166,52 @@ def usage(
                         u.model,
                         u.requests,
                         u.errors,
-                        u.input_tokens,
-                        u.output_tokens,
-                        f"{u.cost_usd:.4f}",
+                        f"{u.input_tokens}" + ("~" if u.estimated else ""),
+                        f"{u.output_tokens}" + ("~" if u.estimated else ""),
+                        f"{u.cost_usd:.4f}" + ("~" if u.estimated else ""),
                     ]
                     for u in rows
                 ],
             )
         )
+        if any(u.estimated for u in rows):
+            console.print(ESTIMATED_NOTE)
         total = sum(u.cost_usd for u in rows)
         console.print(f"total: ${total:.4f} over {sum(u.requests for u in rows)} requests")
+        hits = sum(u.cache_hits for u in rows)
+        if hits:
+            saved = sum(u.saved_usd for u in rows)
+            console.print(f"response cache: {hits} hits saved ${saved:.4f} (docs/cache.md)")
+        for drift in drifts:
+            if drift.flagged:
+                console.print(
+                    f"price drift: {drift.deployment} cost {drift.words} ({drift.card}); "
+                    "see parity usage --prices",
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
     emit([asdict(u) for u in rows], as_json, render)
+
+
+def _drifts(config: Path | None, rows: list[UsageRow], threshold: float) -> list[PriceDrift]:
+    from parity.catalog.registry import default_catalog
+    from parity.economics.drift import price_drift
+
+    models = load_settings(config).models
+    return price_drift(rows, models, default_catalog(), threshold=threshold)
+
+
+def _prices(drifts: list[PriceDrift], threshold: float, as_json: bool) -> None:
+    from parity.economics.drift import render_drift
+
+    emit(
+        [d.to_json() for d in drifts],
+        as_json,
+        lambda console: render_drift(drifts, console, threshold),
+    )
+    if any(d.flagged for d in drifts):
+        raise typer.Exit(1)
 
 
 def _counterfactual(
@@ -156,6 +221,7 @@ def _counterfactual(
     frontier: str | None,
     local: str | None,
     as_json: bool,
+    task: str | None = None,
 ) -> None:
     from parity.economics.usage import (
         counterfactual_json,
@@ -179,10 +245,11 @@ def _counterfactual(
     try:
         (fid, fprice), (lid, lprice) = counterfactual_prices(models, frontier, local)
     except ValueError as exc:
-        raise InvalidField(str(exc)) from exc
+        where = "--local ID" if "on_prem" in str(exc) else "--frontier ID"
+        raise InvalidField(f"{exc}, or name a listed deployment with {where}") from exc
     store = open_cli_ledger(config, ledger)
     try:
-        rows = store.rows(RowFilter(since=parse_since(since), limit=10_000_000))
+        rows = store.rows(RowFilter(since=parse_since(since), limit=10_000_000, task=task))
     finally:
         store.close()
     table = counterfactuals(rows, fprice, lprice)

@@ -25,6 +25,9 @@ _GROUPS = (
     "parity.cli.keys",
     "parity.cli.db",
     "parity.cli.chaos",
+    "parity.cli.feedback",
+    "parity.cli.canary",
+    "parity.cli.tune",
 )
 
 

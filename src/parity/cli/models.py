@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from parity.catalog.cards import ModelCard, Tier
+from parity.catalog.cards import LifecycleStatus, ModelCard, Tier
 from parity.catalog.hardware import GB, GpuSelection, Precision, estimate_memory, fit, gpus_needed
 from parity.catalog.license import OrgProfile, check_license
 from parity.catalog.registry import Catalog, UnknownEntry, default_catalog
@@ -51,11 +52,31 @@ def _price(card: ModelCard) -> str:
     return f"${card.price.input:g} / ${card.price.output:g}" if card.price else "-"
 
 
-def _status(card: ModelCard) -> str:
-    if card.lifecycle is None:
-        return ""
-    when = f" {card.lifecycle.retired_on}" if card.lifecycle.retired_on else ""
-    return f"{card.lifecycle.status}{when}"
+def _status(card: ModelCard, today: date) -> str:
+    life = card.lifecycle
+    status = life.status(today)
+    if status is LifecycleStatus.RETIRED and life.retired is not None:
+        text = f"retired {life.retired.day}"
+    elif life.retired is not None:
+        text = f"retires {life.retired.day}"
+    elif status is LifecycleStatus.DEPRECATED and life.deprecated is not None:
+        text = f"deprecated {life.deprecated.day}"
+    else:
+        text = "active"
+    return text + (f" -> {life.replacement}" if life.replacement and text != "active" else "")
+
+
+def lifecycle_json(card: ModelCard, today: date) -> dict[str, Any]:
+    """Where the card stands today, for --json and the table alike."""
+    life = card.lifecycle
+    return {
+        "status": life.status(today).value,
+        "released": life.released.day.isoformat() if life.released else None,
+        "deprecated": life.deprecated.day.isoformat() if life.deprecated else None,
+        "retired": life.retired.day.isoformat() if life.retired else None,
+        "days_left": life.days_left(today),
+        "replacement": life.replacement,
+    }
 
 
 def card_json(card: ModelCard) -> dict[str, Any]:
@@ -142,7 +163,7 @@ def list_models(
         for card in cards
         if (entry := _entry(card, profile, sizing, context, batch)) is not None
     ]
-    columns = ["id", "tier", "licence", "params", "context", "USD/1M in / out", "status"]
+    columns = ["id", "tier", "licence", "params", "context", "USD/1M in / out", "lifecycle"]
     if profile is not None:
         columns.append("you may use it?")
     title = f"{len(listing)} models (catalog as of {catalog.as_of})"
@@ -164,7 +185,9 @@ def _entry(
     batch: int,
 ) -> tuple[dict[str, Any], list[str]] | None:
     """One listed card as JSON and as a table line; None when it does not fit ``sizing``."""
+    today = datetime.now(UTC).date()
     data = card_json(card)
+    data["lifecycle_today"] = lifecycle_json(card, today)
     line = [
         card.id,
         card.tier.label,
@@ -172,7 +195,7 @@ def _entry(
         _params(card),
         f"{card.context_tokens:,}" if card.context_tokens else "-",
         _price(card),
-        _status(card),
+        _status(card, today),
     ]
     if profile is not None:
         verdict = check_license(card, profile)

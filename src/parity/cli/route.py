@@ -1,4 +1,4 @@
-"""parity route explain (dry-run a routing decision) and parity audit (sensitive data sent out)."""
+"""parity route explain (a dry-run routing decision) and parity audit (sensitive data sent out)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from parity.cli.guard_audit import guard_audit, render_guard_audit
 from parity.cli.ledger_opts import ConfigOpt, LedgerOpt, SinceOpt, open_cli_ledger, parse_since
 from parity.cli.output import emit, table
 from parity.config import Settings, load_settings
@@ -154,9 +155,27 @@ def audit(
         bool, typer.Option("--fail-if-any", help="Exit 1 when any request is listed (for CI).")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    guards: Annotated[
+        bool,
+        typer.Option(
+            "--guards",
+            help="Safety-guard decisions instead: blocks, re-routes, flags and guard errors.",
+        ),
+    ] = False,
+    include_safe: Annotated[
+        bool, typer.Option("--all", help="With --guards: safe verdicts too.")
+    ] = False,
 ) -> None:
-    """Every request whose sensitive data classes went to a vendor deployment."""
+    """Every request whose sensitive data classes went to a vendor deployment (or, with
+    --guards, every safety-guard decision that was not a plain pass)."""
     store = open_cli_ledger(config, ledger)
+    if guards:
+        store.close()
+        found = guard_audit(store.url, parse_since(since), limit, include_safe)
+        emit(found, as_json, lambda console: render_guard_audit(console, found))
+        if fail and found:
+            raise typer.Exit(1)
+        return
     try:
         rows = store.rows(
             RowFilter(since=parse_since(since), sensitive_to_vendor=True, limit=limit)

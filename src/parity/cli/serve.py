@@ -6,13 +6,16 @@ import logging
 import os
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from parity.config import Settings, load_settings
-from parity.errors import ConfigError, ParityError
+from parity.config import ConfigProblem, Settings, lifecycle_problems, load_settings
+from parity.errors import ConfigError, InputError, ParityError
+
+if TYPE_CHECKING:
+    from parity.evaluation.canary_run import CanaryLoop
 
 __all__ = ["register"]
 
@@ -28,7 +31,39 @@ def _check_port(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+            # A flag's or the environment's value, not parity.yaml: no "config:" before it.
+            raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+def _refuse_retired(settings: Settings) -> list[ConfigProblem]:
+    """Raise for a retired model (every request to it would fail); return the warnings."""
+    found = lifecycle_problems(settings)
+    for problem in found:
+        if problem.level == "error":
+            more = sum(p.level == "error" for p in found) - 1
+            also = f" (and {more} more; run 'parity config check')" if more else ""
+            raise ConfigError(
+                f"{problem.message} ({problem.location}){also}",
+                line=problem.line,
+                path=problem.path,
+            )
+    return found
+
+
+def _start_canary(settings: Settings) -> CanaryLoop | None:
+    """The behaviour canary every canary.interval_s, when the config asks for it."""
+    if settings.canary.interval_s is None:
+        return None
+    from parity.evaluation.canary_run import CanaryLoop
+
+    loop = CanaryLoop(settings, os.environ)
+    logging.getLogger("parity.canary").info(
+        "canary: %s against %s every %gs",
+        loop.job.prompts,
+        ", ".join(loop.job.models),
+        loop.interval_s,
+    )
+    return loop.start()
 
 
 def _banner(console: Console, settings: Settings, missing_keys: list[str]) -> None:
@@ -48,7 +83,7 @@ def _banner(console: Console, settings: Settings, missing_keys: list[str]) -> No
     if settings.source is None and not vendors:
         console.print(
             "  No frontier model yet: set OPENAI_API_KEY or ANTHROPIC_API_KEY and restart "
-            "to add GPT-4o / Claude, or pass --config parity.yaml (see examples/)."
+            "to add GPT-5.4 / Claude Sonnet 4.6, or pass --config parity.yaml (see examples/)."
         )
     for missing in missing_keys:
         console.print(f"  [yellow]warning[/yellow]: {missing} has no key in the environment")
@@ -93,9 +128,12 @@ def serve(
             "logging.format": log_format.lower() if log_format else None,
         },
     )
+    retiring = _refuse_retired(settings)
     if settings.server.port:
         _check_port(settings.server.host, settings.server.port)
     configure_logging(settings.logging)
+    for warning in retiring:
+        logging.getLogger("parity.gateway").warning("%s", warning)
     gateway = Gateway(settings, os.environ)
     from parity.web import build_ui  # the dashboard at /ui; gap-test runs from $PARITY_RUNS_DIR
 
@@ -119,7 +157,12 @@ def serve(
         timeout_graceful_shutdown=int(settings.server.drain_timeout_s),
         backlog=2048,
     )
-    uvicorn.Server(uv_config).run()
+    canary = _start_canary(settings)
+    try:
+        uvicorn.Server(uv_config).run()
+    finally:
+        if canary is not None:
+            canary.stop()
     if gateway.startup_error is not None:
         error = gateway.startup_error
         if isinstance(error, ParityError):

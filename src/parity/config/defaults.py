@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from parity.catalog.deployment import Deployment, Price, ProviderKind, Residency
+from parity.catalog.registry import default_catalog
 from parity.config.settings import LOCAL_MODEL_ID
 
-__all__ = ["frontier_deployments", "local_deployment"]
+__all__ = ["ANTHROPIC_DEFAULTS", "OPENAI_DEFAULTS", "frontier_deployments", "local_deployment"]
+
+OPENAI_DEFAULTS = ("gpt-5.4", "gpt-5.4-mini")
+"""Catalog cards served when OPENAI_API_KEY is set (a test keeps them unretired)."""
+ANTHROPIC_DEFAULTS = ("claude-sonnet-4-6", "claude-opus-4-7")
+"""Catalog cards served when ANTHROPIC_API_KEY is set (a test keeps them unretired)."""
 
 
 def local_deployment() -> Deployment:
@@ -22,59 +29,38 @@ def local_deployment() -> Deployment:
     )
 
 
+def _from_card(card_id: str, provider: ProviderKind, base_url: str, key_env: str) -> Deployment:
+    """A vendor deployment whose price and context window are the catalog card's, as of today."""
+    card = default_catalog().card(card_id)
+    price = card.price_on(datetime.now(UTC).date())
+    return Deployment(
+        id=card.id,
+        provider=provider,
+        base_url=base_url,
+        api_key_env=key_env,
+        residency=Residency.VENDOR,
+        context_window=card.context_tokens or 128_000,
+        price=Price(input=price.input, output=price.output) if price else Price(),
+        card=card.id,
+    )
+
+
 def frontier_deployments(env: Mapping[str, str]) -> list[Deployment]:
     """Frontier models added when their API key is in the environment.
 
-    Prices are USD per 1M tokens: GPT-4o $2.50/$10.00 and Claude 3.5 Sonnet $3.00/$15.00 as
-    quoted in the seeds (shared/seeds/001); GPT-4o mini $0.15/$0.60 from OpenAI's pricing page
-    (July 2024) and Claude Opus 4 $15/$75 from Anthropic's pricing page (May 2025).
+    The models are current catalog cards (``OPENAI_DEFAULTS``, ``ANTHROPIC_DEFAULTS``); price and
+    context window come from those cards, so each figure keeps the card's public source.
     """
     found: list[Deployment] = []
     if env.get("OPENAI_API_KEY"):
         base = env.get("OPENAI_BASE_URL", "https://api.openai.com/v1")
-        for model_id, price, card in (
-            ("gpt-4o", Price(input=2.50, output=10.00), "gpt-4o"),
-            ("gpt-4o-mini", Price(input=0.15, output=0.60), "gpt-4o-mini"),
-        ):
-            found.append(
-                Deployment(
-                    id=model_id,
-                    provider=ProviderKind.OPENAI,
-                    base_url=base,
-                    api_key_env="OPENAI_API_KEY",
-                    residency=Residency.VENDOR,
-                    context_window=128_000,
-                    price=price,
-                    card=card,
-                )
-            )
+        found += [
+            _from_card(c, ProviderKind.OPENAI, base, "OPENAI_API_KEY") for c in OPENAI_DEFAULTS
+        ]
     if env.get("ANTHROPIC_API_KEY"):
         base = env.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
-        for model_id, upstream, price, card in (
-            (
-                "claude-3-5-sonnet",
-                "claude-3-5-sonnet-20241022",
-                Price(input=3.00, output=15.00),
-                "claude-3-5-sonnet",
-            ),
-            (
-                "claude-opus-4",
-                "claude-opus-4-20250514",
-                Price(input=15.0, output=75.0),
-                "claude-opus-4",
-            ),
-        ):
-            found.append(
-                Deployment(
-                    id=model_id,
-                    provider=ProviderKind.ANTHROPIC,
-                    base_url=base,
-                    api_key_env="ANTHROPIC_API_KEY",
-                    upstream_model=upstream,
-                    residency=Residency.VENDOR,
-                    context_window=200_000,
-                    price=price,
-                    card=card,
-                )
-            )
+        found += [
+            _from_card(c, ProviderKind.ANTHROPIC, base, "ANTHROPIC_API_KEY")
+            for c in ANTHROPIC_DEFAULTS
+        ]
     return found

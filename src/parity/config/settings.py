@@ -10,10 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from parity.catalog.deployment import Deployment, ProviderKind
 from parity.catalog.license import OrgProfile
+from parity.config.cache import CacheSettings, TracingSettings
+from parity.config.canary import CanarySettings
+from parity.config.conditions import data_classes, value_problems
+from parity.config.guards import GuardSpec, check_guards
+from parity.config.lifecycle import LifecycleSettings
+from parity.config.located import LocatedError, located
 from parity.config.observability import LoggingSettings, MetricsSettings
 from parity.config.privacy import PrivacySettings
 from parity.config.routing import Budgets, DifficultySettings, Enforce, Route
 from parity.config.security import AuthSettings, LimitSettings
+from parity.config.tune import TuneSettings
 
 __all__ = [
     "AUTO_ROUTE",
@@ -182,7 +189,7 @@ class Settings(BaseModel):
     models: list[Deployment] = Field(
         default_factory=list,
         description="Deployments clients can name. None given: the embedded local model, plus "
-        "GPT-4o/Claude when OPENAI_API_KEY/ANTHROPIC_API_KEY are set.",
+        "GPT-5.4/Claude Sonnet 4.6 (and siblings) when OPENAI_API_KEY/ANTHROPIC_API_KEY are set.",
     )
     routes: dict[str, Route] = Field(
         default_factory=dict,
@@ -193,6 +200,11 @@ class Settings(BaseModel):
     )
     privacy: PrivacySettings = Field(
         default_factory=PrivacySettings, description="Detection of sensitive data."
+    )
+    guards: dict[str, GuardSpec] = Field(
+        default_factory=dict,
+        description="Safety guards by name: a deployment answering in llama_guard or "
+        "openai_moderation format; routes use them with guard: (docs/guards.md).",
     )
     budgets: Budgets = Field(default_factory=Budgets, description="Spend limits.")
     difficulty: DifficultySettings = Field(
@@ -214,6 +226,21 @@ class Settings(BaseModel):
     metrics: MetricsSettings = Field(
         default_factory=MetricsSettings, description="The Prometheus endpoint."
     )
+    lifecycle: LifecycleSettings = Field(
+        default_factory=LifecycleSettings, description="Warnings about retiring models."
+    )
+    canary: CanarySettings = Field(
+        default_factory=CanarySettings, description="The behaviour canary (parity canary)."
+    )
+    tune: TuneSettings = Field(
+        default_factory=TuneSettings, description="Training sets from traffic (parity tune)."
+    )
+    cache: CacheSettings = Field(
+        default_factory=CacheSettings, description="The response cache (docs/cache.md)."
+    )
+    tracing: TracingSettings = Field(
+        default_factory=TracingSettings, description="OpenTelemetry spans (docs/observability.md)."
+    )
     source: str | None = Field(None, description="The config file this came from, if any.")
 
     @model_validator(mode="after")
@@ -225,9 +252,7 @@ class Settings(BaseModel):
             seen.add(model.id)
             if model.provider is ProviderKind.OPENAI and not model.base_url:
                 raise located(("models", index, "base_url"), "an openai deployment needs base_url")
-        locals_ = [m.id for m in self.models if m.provider is ProviderKind.LOCAL]
-        if len(locals_) > 1:
-            raise ValueError(f"only one embedded local model may be listed, got {locals_}")
+        self._check_local_files()
         for name, route in self.routes.items():
             for target in route.models():
                 if target not in seen:
@@ -236,7 +261,63 @@ class Settings(BaseModel):
                         f"route '{name}' sends to '{target}', which is not a listed model",
                     )
         self._check_keys(seen)
+        self._check_cache(seen)
+        self._check_condition_values(list(seen))
+        guard_problems = list(check_guards(self.guards, self.routes, self.models, self.enforce))
+        if guard_problems:
+            (loc, message), *more = guard_problems
+            raise LocatedError(loc, message, more)
+        for index, name in enumerate(self.canary.models):
+            if name not in seen:
+                raise located(("canary", "models", index), f"canary model '{name}' is not listed")
         return self
+
+    def _check_condition_values(self, deployments: list[str]) -> None:
+        """Data classes and deployment ids in rules: a name that does not exist never matches."""
+        classes = data_classes(self.privacy)
+        problems = [
+            problem
+            for name, route in self.routes.items()
+            for index, rule in enumerate(route.rules)
+            for problem in value_problems(
+                rule.when,
+                ("routes", name, "rules", index, "when"),
+                data_classes=classes,
+                deployments=deployments,
+                has_org=self.org is not None,
+            )
+        ]
+        if problems:
+            (loc, message), *rest = problems
+            raise LocatedError(loc, message, also=rest)
+
+    def _check_local_files(self) -> None:
+        """Each local deployment serves its own GGUF (+ LoRA): one llama.cpp server per pair."""
+        served: dict[tuple[str | None, str | None], str] = {}
+        for index, model in enumerate(self.models):
+            if model.provider is not ProviderKind.LOCAL:
+                continue
+            other = served.setdefault(model.local_files, model.id)
+            if other != model.id:
+                raise located(
+                    ("models", index, "gguf"),
+                    f"'{model.id}' serves the same GGUF (and LoRA) as '{other}': give it its "
+                    "own gguf or lora, or list it once",
+                )
+
+    def _check_cache(self, deployments: set[str]) -> None:
+        """Cache scopes name routes a client can ask for; Redis needs a URL."""
+        cache = self.cache
+        for name in cache.routes:
+            if name not in deployments and name not in self.routes and name != AUTO_ROUTE:
+                raise located(
+                    ("cache", "routes", name),
+                    f"'{name}' is neither a route alias nor a listed model",
+                )
+        if cache.backend == "redis" and not (cache.redis_url or self.limits.redis_url):
+            raise located(
+                ("cache", "backend"), "the redis backend needs cache.redis_url or limits.redis_url"
+            )
 
     def _check_keys(self, deployments: set[str]) -> None:
         key_ids = [k.id for k in self.keys]
@@ -264,15 +345,3 @@ class Settings(BaseModel):
             if model.provider is ProviderKind.LOCAL:
                 return model.id
         return self.models[0].id if self.models else None
-
-
-class LocatedError(ValueError):
-    """A validation error that knows which YAML path it concerns."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str):
-        super().__init__(message)
-        self.loc = loc
-
-
-def located(loc: tuple[str | int, ...], message: str) -> LocatedError:
-    return LocatedError(loc, message)

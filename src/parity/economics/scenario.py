@@ -1,7 +1,7 @@
 """A cost scenario built from plain inputs and the catalog, with the source of every figure.
 
 ``CostInputs`` mirrors ``parity cost``'s flags; ``build_scenario`` fills the gaps from the catalog
-(API prices, GPU lease, model size, measured throughput) or from the seeds, and returns the
+(API prices, GPU lease, model size, measured throughput) or from docs/sources.md, and returns the
 assumption table that the CLI prints next to the numbers.
 """
 
@@ -22,9 +22,9 @@ __all__ = [
     "build_scenario",
 ]
 
-SEED_TOKENS_PER_S_PER_GPU = 500_000 / 60 / 8  # seeds/001: 8xH100 handles ~500K tokens/min
-SEED_GPUS_PER_REPLICA = 2  # seeds/001: Llama 3.1 70B on 2xH100
-DEFAULT_ENGINEER_USD = 200_000.0  # placeholder fully loaded cost per FTE-year, not from the seeds
+SEED_TOKENS_PER_S_PER_GPU = 500_000 / 60 / 8  # docs/sources.md S1: 8xH100 handles ~500K tokens/min
+SEED_GPUS_PER_REPLICA = 2  # docs/sources.md S1: Llama 3.1 70B on 2xH100
+DEFAULT_ENGINEER_USD = 200_000.0  # placeholder fully loaded cost per FTE-year, not from sources.md
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class Assumption:
 
 @dataclass(frozen=True, slots=True)
 class CostInputs:
-    """What a user may state; ``None`` means 'take it from the catalog or the seeds'."""
+    """What a user may state; ``None`` means 'take it from the catalog or docs/sources.md'."""
 
     tokens_per_day: float
     output_per_input: float = 0.5
@@ -103,12 +103,13 @@ def _replica(catalog: Catalog, i: CostInputs, gpu: GpuSpec) -> tuple[int, Assump
         count = gpus_needed(estimate, gpu)
         source = f"{card.id} at {i.precision}, {i.context:,} context (catalog hardware fit)"
     else:
-        count, source = SEED_GPUS_PER_REPLICA, "seeds/001: Llama 3.1 70B on 2xH100"
+        count, source = SEED_GPUS_PER_REPLICA, "docs/sources.md S1: Llama 3.1 70B on 2xH100"
     return count, Assumption("GPUs per replica", f"{count} x {gpu.name}", source)
 
 
 def _throughput(catalog: Catalog, i: CostInputs, gpu: GpuSpec) -> tuple[float, Assumption]:
-    tput, source = SEED_TOKENS_PER_S_PER_GPU, 'seeds/001: "8xH100 ... handles ~500K tokens/min"'
+    tput = SEED_TOKENS_PER_S_PER_GPU
+    source = 'docs/sources.md S1: "8xH100 ... handles ~500K tokens/min"'
     if i.throughput_per_gpu is not None:
         tput, source = i.throughput_per_gpu, "--throughput-per-gpu"
     elif i.local_model is not None:
@@ -186,7 +187,7 @@ def build_scenario(catalog: Catalog, i: CostInputs) -> tuple[Scenario, list[Assu
             "volume",
             f"{workload.input_tokens_per_day:,.0f} input tokens/day, "
             f"{workload.output_per_input:g} output per input",
-            "--tokens-per-day, --output-per-input (seeds/001 counts output on top of input)",
+            "--tokens-per-day, --output-per-input (docs/sources.md S1 counts output on top)",
         ),
         Assumption("peak / average", f"{workload.peak_to_average:g}", "--peak-to-average"),
         replica_row,

@@ -1,7 +1,7 @@
 """Total cost of ownership: a vendor API, self-hosted GPUs, and a hybrid of the two.
 
-Volume is counted the way the seeds count it: *input* tokens per day, with output tokens a fixed
-ratio of input (seeds/001: "10M input tokens/day ... If half the tokens are output ... add $50/day"
+Volume is counted as docs/sources.md S1 counts it: *input* tokens per day, with output tokens a
+fixed ratio of input (S1: "10M input tokens/day ... If half the tokens are output ... add $50/day"
 makes 10M input + 5M output, so ``output_per_input = 0.5``). All costs are USD per year.
 
 Self-hosting is a step function of volume: replicas of ``gpus_per_replica`` GPUs are added when
@@ -37,7 +37,7 @@ __all__ = [
     "self_host_cost",
 ]
 
-DAYS_PER_YEAR = 365  # the seeds' arithmetic: $75/day x 365 = $27,375/year
+DAYS_PER_YEAR = 365  # the arithmetic of docs/sources.md S1: $75/day x 365 = $27,375/year
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 SECONDS_PER_DAY = 86_400
 HOURS_PER_YEAR = DAYS_PER_YEAR * 24
@@ -340,8 +340,8 @@ def compare(
     notes: list[str] = []
     if plan.engineer_fte == 0:
         notes.append(
-            "no engineering time is counted for self-hosting (the seeds' worked examples leave it "
-            "out; seeds/002 warns it is real): set engineer FTE and cost"
+            "no engineering time is counted for self-hosting (the worked examples of "
+            "docs/sources.md S1 leave it out; S2 warns it is real): set engineer FTE and cost"
         )
     return Comparison(
         workload, api_cost(pricing, workload), self_host_cost(plan, workload), hybrid, tuple(notes)

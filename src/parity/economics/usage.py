@@ -21,7 +21,14 @@ from parity.catalog.deployment import Deployment, Price, Residency
 from parity.economics.tco import DAYS_PER_YEAR, SelfHostCost, Workload
 from parity.store.base import LedgerRow, UsageRow
 
+ESTIMATED_NOTE = (
+    "~ estimated: the upstream reported no token usage for some of these requests, so Parity "
+    "counted their tokens itself (about 4 characters a token, a streamed chunk a token); "
+    "their tokens and cost are estimates"
+)
+
 __all__ = [
+    "ESTIMATED_NOTE",
     "CounterfactualRow",
     "counterfactual_json",
     "counterfactual_prices",
@@ -188,7 +195,7 @@ def render_counterfactuals(
             r.route,
             f"{r.requests:,}" + (f" ({r.errors} err)" if r.errors else ""),
             f"{r.input_tokens:,}/{r.output_tokens:,}" + ("~" if r.estimated else ""),
-            f"${r.spent_usd:,.4f}",
+            f"${r.spent_usd:,.4f}" + ("~" if r.estimated else ""),
             f"${r.all_frontier_usd:,.4f}",
             f"${r.all_local_usd:,.4f}",
             f"${r.saving_usd:,.4f}",
@@ -196,7 +203,7 @@ def render_counterfactuals(
         )
     console.print(table)
     if any(r.estimated for r in rows):
-        console.print("~ some token counts were estimated (the upstream reported no usage)")
+        console.print(ESTIMATED_NOTE)
 
 
 def self_hosted_price(cost: SelfHostCost, workload: Workload) -> Price:
@@ -240,7 +247,10 @@ def counterfactual_prices(
             return by_id[name]
         lane = [d for d in listed if d.residency is residency]
         if not lane:
-            raise ValueError(f"no {residency.value} deployment is listed; name one explicitly")
+            raise ValueError(
+                f"no {residency.value} deployment is listed: add one to the config's models "
+                f"(with residency: {residency.value} and its price)"
+            )
         return sorted(lane, key=lambda d: (d.price.output, d.price.input), reverse=highest)[0]
 
     top = pick(frontier, Residency.VENDOR, highest=True)

@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from parity.errors import ConfigError
+from parity.errors import InputError
 from parity.evaluation.judges.human import human_verdicts
 from parity.evaluation.records import TIE, Answer, Item, Verdict
-from parity.evaluation.rundir import Manifest, RunDir
-from parity.evaluation.stats import bootstrap_mean, bradley_terry, cohen_kappa, pair_stats
+from parity.evaluation.rundir import NEXT_STEP, Manifest, RunDir
+from parity.evaluation.stats import bradley_terry, cohen_kappa, mean_interval, pair_stats
 
-__all__ = ["AUTO", "analyse", "model_table", "outcomes", "pick_primary"]
+__all__ = ["AUTO", "NO_VERDICTS", "analyse", "model_table", "outcomes", "pick_primary"]
 
 Outcomes = dict[str, int]
 """Item id -> +1 (first model wins), 0 (tie), -1 (second model wins)."""
@@ -46,6 +46,7 @@ def outcomes(verdicts: Iterable[Verdict], a: str, b: str) -> Outcomes:
 
 
 AUTO = "auto"
+NO_VERDICTS = "none (no verdicts yet)"
 
 
 def _judge_order(by_judge: dict[str, list[Verdict]], manifest: Manifest) -> list[str]:
@@ -61,19 +62,17 @@ def pick_primary(
 
     By default (``auto``) each item is decided by the first judge that judged it, in the
     order the run's judges were given, then the dataset's labels, then humans: so judges
-    assigned per category each decide their own items.
+    assigned per category each decide their own items. A run with no verdicts at all gives
+    ``(NO_VERDICTS, [])``: its report still shows answers, failures and costs.
     """
     if asked is not None and asked != AUTO:
         if asked not in by_judge:
             known = ", ".join(sorted(by_judge)) or "none yet"
-            raise ConfigError(f"no verdicts from judge '{asked}' in this run (judges: {known})")
+            raise InputError(f"no verdicts from judge '{asked}' in this run (judges: {known})")
         return asked, by_judge[asked]
     order = _judge_order(by_judge, manifest)
     if not order:
-        raise ConfigError(
-            "this run has no verdicts yet: run 'parity gaptest score RUN --judge ...' "
-            "or judge it blind with 'parity gaptest judge RUN'"
-        )
+        return NO_VERDICTS, []
     if len(order) == 1:
         return order[0], by_judge[order[0]]
     owner: dict[str, str] = {}
@@ -86,6 +85,18 @@ def pick_primary(
 
 def _model_costs(answers: dict[tuple[str, str], Answer], model: str) -> list[Answer]:
     return [a for (_, m), a in answers.items() if m == model]
+
+
+def _failures(answers: list[Answer]) -> list[dict[str, Any]]:
+    """Each distinct reason a model's answers failed, most frequent first."""
+    counts: dict[str, int] = defaultdict(int)
+    for answer in answers:
+        if answer.failure is not None:
+            counts[answer.failure] += 1
+    return [
+        {"reason": reason, "count": n}
+        for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -113,6 +124,7 @@ def model_table(
                 "recorded": info.recorded,
                 "answers": len(ok),
                 "failed": sum(1 for a in mine if a.error is not None),
+                "failures": _failures(mine),
                 "skipped_sensitive": sum(1 for a in mine if a.source == "skipped"),
                 "calls": len(called),
                 "retry_rate": (sum(1 for a in called if a.retries) / len(called))
@@ -239,11 +251,9 @@ def _disagreements(
     ]
 
 
-def _pair_block(
-    pair: tuple[str, str], result: Outcomes, items: dict[str, Item], seed: int
-) -> dict[str, Any]:
+def _pair_block(pair: tuple[str, str], result: Outcomes, items: dict[str, Item]) -> dict[str, Any]:
     a, b = pair
-    block: dict[str, Any] = pair_stats(a, b, list(result.values()), seed=seed).as_dict()
+    block: dict[str, Any] = pair_stats(a, b, list(result.values())).as_dict()
     by_cat: dict[str, list[int]] = defaultdict(list)
     for item, o in result.items():
         category = items[item].category if item in items else None
@@ -251,7 +261,7 @@ def _pair_block(
     block["categories"] = {}
     if len(by_cat) > 1:
         block["categories"] = {
-            c: pair_stats(a, b, os, seed=seed).as_dict() for c, os in sorted(by_cat.items())
+            c: pair_stats(a, b, os).as_dict() for c, os in sorted(by_cat.items())
         }
     return block
 
@@ -277,21 +287,31 @@ def analyse(
         a, b = _orient(x, y, manifest, by_model, cheaper)
         result = outcomes(decisive, a, b)
         matches.extend((a, b, o) for o in result.values())
-        block = _pair_block((a, b), result, items, seed)
+        block = _pair_block((a, b), result, items)
         block["worst"] = _disagreements(
             (a, b), result, items=items, answers=answers, verdicts=decisive
         )
         pairs.append(block)
     scores = {
         m: {
-            "mean": bootstrap_mean(
-                [v.score for v in decisive if v.model == m and v.score is not None], seed=seed
+            "mean": mean_interval(
+                [v.score for v in decisive if v.model == m and v.score is not None]
             ).as_dict()
         }
         for m in models
     }
+    warnings: list[str] = []
+    if not decisive:
+        warnings.append(f"No verdicts yet: {NEXT_STEP.replace('RUN', str(run.path))}.")
+    failed = sum(row["failed"] for row in table)
+    if failed:
+        warnings.append(
+            f"{failed} of {len(answers)} answers failed and are not judged "
+            "(the reasons are under Failures)."
+        )
     return {
         "run": str(run.path),
+        "warnings": warnings,
         "source": manifest.source,
         "status": manifest.status,
         "n_items": len(items),

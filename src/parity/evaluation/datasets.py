@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from parity.errors import ConfigError
+from parity.errors import InputError
 from parity.evaluation.records import Item
 from parity.evaluation.rundir import read_jsonl
 from parity.store.base import Ledger, LedgerRow, RowFilter
@@ -41,6 +41,8 @@ class Dataset:
     recorded: dict[str, dict[str, str]] = field(default_factory=dict)
     recorded_correct: dict[str, dict[str, bool]] = field(default_factory=dict)
     skipped: int = 0
+    bad_lines: list[str] = field(default_factory=list)
+    """Malformed lines left out under ``--skip-bad-lines``, each as 'FILE:LINE: reason'."""
 
     @property
     def recorded_models(self) -> list[str]:
@@ -54,17 +56,17 @@ def _messages(row: dict[str, Any], where: str) -> list[dict[str, Any]]:
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise ConfigError(f"{where}: 'messages' is not JSON: {exc}") from exc
+            raise InputError(f"{where}: 'messages' is not JSON: {exc}") from exc
     if isinstance(raw, list) and raw:
         if not all(isinstance(m, dict) and "role" in m for m in raw):
-            raise ConfigError(f"{where}: every message needs a 'role'")
+            raise InputError(f"{where}: every message needs a 'role'")
         return [dict(m) for m in raw]
     turns = row.get("turns")
     text = next((row[k] for k in PROMPT_FIELDS if isinstance(row.get(k), str) and row[k]), None)
     if text is None and isinstance(turns, list) and turns:
         text = str(turns[0])  # only the first turn: Parity does not play multi-turn dialogues
     if text is None:
-        raise ConfigError(f"{where}: no prompt (give 'prompt', 'question' or 'messages')")
+        raise InputError(f"{where}: no prompt (give 'prompt', 'question' or 'messages')")
     messages: list[dict[str, Any]] = []
     if isinstance(row.get("system"), str) and row["system"]:
         messages.append({"role": "system", "content": row["system"]})
@@ -80,7 +82,7 @@ def _data_classes(value: Any) -> list[str]:
     return []
 
 
-def _meta(row: dict[str, Any]) -> dict[str, Any]:
+def _meta(row: dict[str, Any], where: str) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for name in META_FIELDS:
         value = row.get(name)
@@ -90,23 +92,27 @@ def _meta(row: dict[str, Any]) -> dict[str, Any]:
             try:
                 value = orjson.loads(value)
             except orjson.JSONDecodeError as exc:
-                raise ConfigError(f"'{name}' is not JSON: {exc}") from exc
+                raise InputError(f"{where}: '{name}' is not JSON: {exc}") from exc
         meta[name] = value
     return meta
 
 
-def parse_row(row: dict[str, Any], number: int, where: str) -> Item:
-    """One prompt row (from JSONL or CSV) as an Item; ``number`` gives the default id."""
+def parse_row(row: dict[str, Any], number: int, where: str, line: int | None = None) -> Item:
+    """One prompt row (from JSONL or CSV) as an Item; ``number`` gives the default id.
+
+    Errors name ``where:line`` (``line`` defaults to ``number``).
+    """
+    at = f"{where}:{number if line is None else line}"
     reference = next((row[k] for k in REFERENCE_FIELDS if row.get(k) not in (None, "")), None)
     item_id = row.get("id", row.get("question_id"))
     category = row.get("category")
     return Item(
         id=str(item_id) if item_id not in (None, "") else str(number),
-        messages=_messages(row, f"{where}:{number}"),
+        messages=_messages(row, at),
         reference=None if reference is None else str(reference),
         category=str(category) if category not in (None, "") else None,
         data_classes=_data_classes(row.get("data_classes")),
-        meta=_meta(row),
+        meta=_meta(row, at),
     )
 
 
@@ -119,15 +125,26 @@ def _bool(value: str) -> bool | None:
     return None
 
 
-def _load_csv(path: Path) -> Dataset:
+def _keep_or_raise(data: Dataset, exc: InputError, skip_bad: bool) -> None:
+    """A bad input row: raise it, or (``--skip-bad-lines``) count it and go on."""
+    if not skip_bad:
+        raise exc
+    data.bad_lines.append(str(exc))
+
+
+def _load_csv(path: Path, skip_bad: bool) -> Dataset:
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         columns = list(reader.fieldnames or [])
-        rows = list(reader)
+        rows = [(reader.line_num, row) for row in reader]
     models = [c.removesuffix(RESPONSE_SUFFIX) for c in columns if c.endswith(RESPONSE_SUFFIX)]
     data = Dataset(items=[], source=str(path), recorded={m: {} for m in models})
-    for number, row in enumerate(rows, 1):
-        item = parse_row(dict(row), number, str(path))
+    for number, (line, row) in enumerate(rows, 1):
+        try:
+            item = parse_row(dict(row), number, str(path), line)
+        except InputError as exc:
+            _keep_or_raise(data, exc, skip_bad)
+            continue
         data.items.append(item)
         for model in models:
             data.recorded[model][item.id] = row.get(model + RESPONSE_SUFFIX) or ""
@@ -151,7 +168,7 @@ def _attach_references(data: Dataset, references: Path) -> None:
             item.reference = by_prompt.get(item.prompt.strip())
             missing += item.reference is None
     if missing:
-        raise ConfigError(
+        raise InputError(
             f"{missing} of {len(data.items)} prompts have no reference in {references}"
         )
 
@@ -160,24 +177,57 @@ def _check_ids(items: Iterable[Item], where: str) -> None:
     seen: set[str] = set()
     for item in items:
         if item.id in seen:
-            raise ConfigError(f"duplicate prompt id '{item.id}'", path=where)
+            raise InputError(f"duplicate prompt id '{item.id}'", path=where)
         seen.add(item.id)
 
 
-def load_prompts(path: Path, *, references: Path | None = None) -> Dataset:
-    """Prompts from a .jsonl or .csv file (a CSV may be a recorded run)."""
+def _load_jsonl(path: Path, skip_bad: bool) -> Dataset:
+    """Every line is a prompt: a line that is not one is an error naming its line number.
+
+    Unlike the run's own files (where a torn last line after a kill is expected), nothing in
+    a prompts file is skipped silently: ``skip_bad`` skips bad lines and counts them.
+    """
+    data = Dataset(items=[], source=str(path))
+    number = 0
+    for line, raw in enumerate(path.read_bytes().splitlines(), 1):
+        if not raw.strip():
+            continue
+        number += 1
+        try:
+            try:
+                row = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(
+                    f"not JSON: {exc.msg} at column {exc.colno}", path=str(path), line=line
+                ) from exc
+            if not isinstance(row, dict):
+                raise InputError("not a JSON object", path=str(path), line=line)
+            data.items.append(parse_row(row, number, str(path), line))
+        except InputError as exc:
+            _keep_or_raise(data, exc, skip_bad)
+    return data
+
+
+def load_prompts(
+    path: Path, *, references: Path | None = None, skip_bad_lines: bool = False
+) -> Dataset:
+    """Prompts from a .jsonl or .csv file (a CSV may be a recorded run).
+
+    A malformed line or row is an :class:`InputError` naming its line, unless
+    ``skip_bad_lines``: then it is left out and listed in ``Dataset.bad_lines``.
+    """
     if not path.is_file():
-        raise ConfigError(f"no such prompts file: {path}")
+        raise InputError(f"no such prompts file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        data = _load_csv(path)
+        data = _load_csv(path, skip_bad_lines)
     elif suffix in (".jsonl", ".ndjson"):
-        items = [parse_row(row, n, str(path)) for n, row in enumerate(read_jsonl(path), 1)]
-        data = Dataset(items=items, source=str(path))
+        data = _load_jsonl(path, skip_bad_lines)
     else:
-        raise ConfigError(f"prompts must be .jsonl or .csv, got {path.name}")
+        raise InputError(f"prompts must be .jsonl or .csv, got {path.name}")
     if not data.items:
-        raise ConfigError(f"{path} holds no prompts")
+        bad = f" ({len(data.bad_lines)} bad lines skipped)" if data.bad_lines else ""
+        raise InputError(f"{path} holds no prompts{bad}")
     if references is not None:
         _attach_references(data, references)
     _check_ids(data.items, str(path))
@@ -232,7 +282,7 @@ def load_from_ledger(
     if sample is not None and sample < len(items):
         items = random.Random(seed).sample(items, sample)
     if not items:
-        raise ConfigError(
+        raise InputError(
             f"the ledger {ledger.url} has no stored prompts matching the filter "
             f"({skipped} rows had no request body: set ledger.prompts: full or redacted)"
         )

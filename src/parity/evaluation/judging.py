@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from parity.errors import ConfigError
+from parity.errors import InputError
 from parity.evaluation.judges.base import Judge, JudgePlan, parse_judge_option
 from parity.evaluation.records import Answer, Item, Verdict
 from parity.evaluation.rundir import RunDir
@@ -99,9 +99,9 @@ def plan_entries(
     try:
         data = yaml.safe_load(judges_file.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read judges file: {exc}", path=str(judges_file)) from exc
+        raise InputError(f"cannot read judges file: {exc}", path=str(judges_file)) from exc
     if not isinstance(data, dict):
-        raise ConfigError("a judges file is a mapping with 'judges' and 'categories'")
+        raise InputError("a judges file is a mapping with 'judges' and 'categories'")
     for spec in data.get("judges") or []:
         entries.append(_entry(None, spec, judges_file))
     for category, specs in (data.get("categories") or {}).items():
@@ -117,4 +117,4 @@ def _entry(category: str | None, spec: Any, where: Path) -> tuple[str | None, st
     if isinstance(spec, dict) and isinstance(spec.get("kind"), str):
         options = {k: v for k, v in spec.items() if k != "kind"}
         return category, spec["kind"], options
-    raise ConfigError(f"a judge is a name or a mapping with 'kind', got {spec!r}", path=str(where))
+    raise InputError(f"a judge is a name or a mapping with 'kind', got {spec!r}", path=str(where))

@@ -1,4 +1,4 @@
-"""The label file for router training (DESIGN.md's contract), from a judged run.
+"""The label file for router training (the contract in docs/router.md), from a judged run.
 
 One JSON object per item that at least two models were scored on::
 
@@ -18,9 +18,9 @@ from typing import Any
 from parity.evaluation.analysis import pick_primary
 from parity.evaluation.judges.human import human_verdicts
 from parity.evaluation.records import TIE, Verdict
-from parity.evaluation.rundir import RunDir
+from parity.evaluation.rundir import NEXT_STEP, RunDir
 
-__all__ = ["labels"]
+__all__ = ["labels", "no_labels_reason"]
 
 
 def _scores(verdicts: list[Verdict]) -> dict[str, dict[str, float]]:
@@ -68,3 +68,17 @@ def labels(
         if item.category:
             label["category"] = item.category
         yield label
+
+
+def no_labels_reason(run: RunDir, judge: str | None = None) -> str:
+    """One line saying why ``labels`` gave nothing for ``run``."""
+    verdicts = [*run.verdicts(), *human_verdicts(run)]
+    if not verdicts:
+        return f"{run.path} has no verdicts yet; {NEXT_STEP.replace('RUN', str(run.path))}"
+    if judge is not None and all(v.judge != judge for v in verdicts):
+        known = ", ".join(sorted({v.judge for v in verdicts}))
+        return f"no verdicts from judge '{judge}' in {run.path} (judges: {known})"
+    return (
+        f"no prompt in {run.path} was scored for two or more models "
+        f"({len(verdicts)} verdicts; failed and withheld answers are not scored)"
+    )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from parity.errors import ParityError, UpstreamRateLimited, UpstreamTimeout
+from parity.routing.backoff import backoff_s
 
 __all__ = ["Attempt", "RateLimiter", "RetryPolicy", "call_with_retries"]
 
@@ -33,8 +34,9 @@ class RetryPolicy:
         """
         if isinstance(error, UpstreamRateLimited) and error.retry_after is not None:
             return min(float(error.retry_after), self.max_retry_after_s)
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** (retry - 1))
-        return ceiling * (0.5 + rng.random() / 2)
+        return backoff_s(
+            retry - 1, base_s=self.base_delay_s, max_s=self.max_delay_s, rand=rng.random
+        )
 
 
 class RateLimiter:
@@ -76,9 +78,18 @@ async def call_with_retries(
     timeout_s: float,
     rng: random.Random,
     label: str = "",
+    recover: Callable[[], Awaitable[bool]] | None = None,
+    max_recoveries: int = 3,
 ) -> Attempt[T]:
-    """Run ``call`` with a timeout, retrying retryable errors; never raises ParityError."""
+    """Run ``call`` with a timeout, retrying retryable errors; never raises ParityError.
+
+    ``recover`` is awaited after a retryable error: it waits for an upstream that was down
+    (the local llama.cpp server being restarted) and returns True once it is back. The call
+    is then tried again at once, and that try is not counted against ``policy.max_retries``
+    (at most ``max_recoveries`` such tries), so a restart loses no answer.
+    """
     retries = 0
+    recoveries = 0
     while True:
         await limiter.acquire()
         try:
@@ -90,10 +101,16 @@ async def call_with_retries(
             )
         except ParityError as exc:
             error = exc
-        if not error.retryable or retries >= policy.max_retries:
+        if not error.retryable:
+            return Attempt(None, error, retries)
+        if recover is not None and recoveries < max_recoveries and await recover():
+            recoveries += 1
+            retries += 1
+            continue
+        if retries - recoveries >= policy.max_retries:
             return Attempt(None, error, retries)
         retries += 1
-        wait = policy.delay(retries, error, rng)
+        wait = policy.delay(retries - recoveries, error, rng)
         if isinstance(error, UpstreamRateLimited):
             limiter.pause(wait)
         await asyncio.sleep(wait)

@@ -6,7 +6,7 @@ import io
 import re
 from typing import Any
 
-from parity.errors import ConfigError
+from parity.errors import InputError
 
 __all__ = ["latency_plot", "quality_cost_plot", "win_rate_plot"]
 
@@ -18,7 +18,7 @@ def _figure(width: float, height: float) -> Any:
     try:
         import matplotlib
     except ImportError as exc:
-        raise ConfigError("report plots need matplotlib: pip install 'parity[report]'") from exc
+        raise InputError("report plots need matplotlib: pip install 'parity[report]'") from exc
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
@@ -59,7 +59,7 @@ def win_rate_plot(pairs: list[dict[str, Any]]) -> str | None:
     axes.errorbar(values, ys, xerr=[lows, highs], fmt="none", ecolor="black", capsize=4)
     axes.set_yticks(ys, [label for label, _ in rows], fontsize=8)
     axes.set_xlim(0, 1)
-    axes.set_xlabel("share of items, with bootstrap 95% intervals")
+    axes.set_xlabel("share of items, with Wilson 95% intervals")
     axes.grid(axis="x", alpha=0.3)
     return _svg(figure)
 

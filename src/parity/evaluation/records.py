@@ -96,6 +96,16 @@ class Answer:
     error: str | None = None
     error_message: str | None = None
     ts: float = 0.0
+    system_fingerprint: str | None = None
+    upstream_model: str | None = None
+
+    @property
+    def failure(self) -> str | None:
+        """Why the call failed, as counted in the console and the report: 'Type: message'."""
+        if self.error is None:
+            return None
+        first = (self.error_message or "").strip().splitlines()
+        return f"{self.error}: {first[0]}" if first else self.error
 
     @property
     def ok(self) -> bool:

@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from parity.evaluation.plots import latency_plot, quality_cost_plot, win_rate_plot
 from parity.evaluation.rundir import RunDir
-from parity.evaluation.stats import MIN_ITEMS, RESAMPLES
+from parity.evaluation.stats import BT_RESAMPLES, MIN_ITEMS
 
 __all__ = ["render_html", "render_markdown", "write_report"]
 
@@ -57,7 +57,7 @@ def _context(analysis: dict[str, Any], seed: int) -> dict[str, Any]:
     return {
         "r": analysis,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "resamples": RESAMPLES,
+        "resamples": BT_RESAMPLES,
         "seed": seed,
         "min_items": MIN_ITEMS,
     }

@@ -22,10 +22,16 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from parity.errors import ConfigError
+from parity.errors import InputError
 from parity.evaluation.records import Answer, Item, Verdict
 
-__all__ = ["JsonlWriter", "Manifest", "ModelInfo", "RunDir", "read_jsonl"]
+__all__ = ["NEXT_STEP", "JsonlWriter", "Manifest", "ModelInfo", "RunDir", "read_jsonl"]
+
+NEXT_STEP = (
+    "judge it with 'parity gaptest score RUN --judge numeric' (a reference judge) "
+    "or blind with 'parity gaptest judge RUN'"
+)
+"""What to do with a run that has no verdicts ('RUN' stands for its folder)."""
 
 FORMAT_VERSION = 1
 
@@ -86,9 +92,9 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         except orjson.JSONDecodeError as exc:
             if number == len(lines):
                 return  # a write cut short by a kill; the work is redone on resume
-            raise ConfigError(f"line {number} is not JSON: {exc}", path=str(path)) from exc
+            raise InputError(f"line {number} is not JSON: {exc}", path=str(path)) from exc
         if not isinstance(data, dict):
-            raise ConfigError(f"line {number} is not a JSON object", path=str(path))
+            raise InputError(f"line {number} is not a JSON object", path=str(path))
         yield data
 
 
@@ -164,9 +170,9 @@ class RunDir:
         return self.manifest_path.is_file()
 
     def require(self) -> RunDir:
-        """This run, or a ConfigError saying it is not one."""
+        """This run, or a InputError saying it is not one."""
         if not self.exists():
-            raise ConfigError(f"{self.path} is not a gap-test run (no run.json)")
+            raise InputError(f"{self.path} is not a gap-test run (no run.json)")
         return self
 
     def read_manifest(self) -> Manifest:

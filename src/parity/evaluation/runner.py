@@ -8,6 +8,7 @@ run directory makes no call for any answer it already has (see :mod:`cache`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -66,6 +67,8 @@ class RunSummary:
     spent_usd: float = 0.0
     per_model: dict[str, dict[str, float]] = field(default_factory=dict)
     """Per model: answers, live, cached, recorded, skipped, failed, retries, spent_usd."""
+    failures: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per model: each distinct failure reason ('ErrorType: message') and how many answers."""
 
 
 def _body(item: Item, params: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +88,9 @@ def _answer_from(
     choices = completion.body.get("choices") or [{}]
     message = choices[0].get("message") or {}
     answer.text = completion.text
+    fingerprint = completion.body.get("system_fingerprint")
+    answer.system_fingerprint = fingerprint if isinstance(fingerprint, str) else None
+    answer.upstream_model = completion.upstream_model
     calls = message.get("tool_calls")
     answer.tool_calls = calls if isinstance(calls, list) and calls else None
     answer.finish_reason = choices[0].get("finish_reason")
@@ -171,9 +177,16 @@ class Runner:
             mine[name if name != "skipped_sensitive" else "skipped"] += value
         if answer.source == "live":
             mine["spent_usd"] += answer.cost_usd or 0.0
+        if answer.failure is not None:
+            reasons = summary.failures.setdefault(answer.model, {})
+            reason = answer.failure
+            reasons[reason] = reasons.get(reason, 0) + 1
 
     def _store_recorded(self, existing: dict[tuple[str, str], Answer]) -> None:
         verdicts: list[Verdict] = []
+        # A sampled run keeps the labels of its own items only: the file's other rows would
+        # count for the recorded model alone, against a live model judged on the sample.
+        ids = {item.id for item in self.data.items}
         for model in self.options.models:
             texts = self.data.recorded.get(model)
             if texts is None:
@@ -191,6 +204,8 @@ class Runner:
                         sync=False,
                     )
             for item_id, correct in self.data.recorded_correct.get(model, {}).items():
+                if item_id not in ids:
+                    continue
                 verdicts.append(
                     Verdict(
                         item=item_id,
@@ -268,6 +283,7 @@ class Runner:
             timeout_s=self.options.timeout_s or deployment.timeout_s,
             rng=self._rng,
             label=model,
+            recover=upstreams.recovery(model),
         )
         answer = Answer(item=item.id, model=model, key=key, retries=attempt.retries, ts=time.time())
         if attempt.value is not None:
@@ -312,9 +328,14 @@ class Runner:
             if progress is not None:
                 progress(0, self._total, self._spent)
             gate = asyncio.Semaphore(max(1, self.options.concurrency))
+            # The run's own llama.cpp answers one request at a time: calls queued inside it
+            # would count the queue against their timeout (and be computed after giving up).
+            one_at_a_time = (
+                {m: asyncio.Semaphore(1) for m in upstreams.local_models} if upstreams else {}
+            )
 
             async def bounded(call: _Call) -> None:
-                async with gate:
+                async with one_at_a_time.get(call[1]) or contextlib.nullcontext(), gate:
                     await self._one(call)
 
             await asyncio.gather(*(bounded(call) for call in todo))

@@ -25,16 +25,28 @@ from parity.errors import (
     ParityError,
     Unavailable,
 )
-from parity.gateway.asgi import Receive, Scope, Send, send_bytes
+from parity.gateway.asgi import Receive, Scope, Send
 from parity.gateway.logs import REQUEST_ID
 from parity.gateway.metrics import MetricsRoute
+from parity.gateway.observe import RequestObserver
 from parity.gateway.openapi import openapi_bytes
-from parity.gateway.protocol import error_bytes
 from parity.gateway.routes.admin import KEYS_PATH, AdminKeys
-from parity.gateway.routes.chat import ChatRoute
+from parity.gateway.routes.chat import ChatDoor
+from parity.gateway.routes.feedback import FEEDBACK_PATH, FeedbackRoute
 from parity.gateway.routes.health import readiness
+from parity.gateway.routes.messages import (
+    COUNT_TOKENS_PATH,
+    MESSAGES_PATH,
+    CountTokens,
+    MessagesDoor,
+    anthropic_error,
+)
 from parity.gateway.routes.models import ModelList
+from parity.gateway.routes.responses import RESPONSES_PATH, ResponsesDoor, StoredResponses
 from parity.gateway.runtime import Runtime
+from parity.gateway.serving.core import ServingCore
+from parity.gateway.serving.door import Door
+from parity.gateway.serving.replies import send_error, send_json
 from parity.gateway.wire_limits import header_bytes
 from parity.store.base import Ledger
 
@@ -44,8 +56,6 @@ log = logging.getLogger("parity.gateway")
 
 Handler = Callable[[Scope, Receive, Send, str, float], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-_JSON = (b"content-type", b"application/json")
-_NO_MODEL = (b"x-parity-model", b"none")
 
 
 class RequestIds:
@@ -64,7 +74,7 @@ class RequestIds:
 
 
 class Gateway:
-    """ASGI app: POST /v1/chat/completions, GET /v1/models, /healthz, /readyz."""
+    """ASGI app: the front doors (chat, Responses…), GET /v1/models, /healthz, /readyz."""
 
     def __init__(
         self,
@@ -74,30 +84,52 @@ class Gateway:
         ledger: Ledger | None = None,
     ):
         self.runtime = Runtime(settings, os.environ if env is None else env, ledger)
+        # /metrics and the access log (None: both off), built on the whole runtime.
+        self.observer = RequestObserver.build(self.runtime)
+        self.core = ServingCore(self.runtime, self.observer)
         self.startup_error: BaseException | None = None
         self._model_list: ModelList | None = None
         self._openapi_body = b""
         self._max_header_bytes = settings.server.max_header_bytes
-        chat = ChatRoute(self.runtime)
+        chat = self._door(ChatDoor())
+        stored = StoredResponses(self.runtime)
         self._mounts: list[tuple[str, ASGIApp]] = []
         self._ids = RequestIds()
         self._routes: dict[str, dict[str, Handler]] = {
             "/v1/chat/completions": {"POST": chat},
             "/chat/completions": {"POST": chat},
+            RESPONSES_PATH: {"POST": self._door(ResponsesDoor(self.runtime))},
+            MESSAGES_PATH: {"POST": self._door(MessagesDoor())},
+            COUNT_TOKENS_PATH: {"POST": CountTokens(self.runtime)},
             "/v1/models": {"GET": self._models},
+            FEEDBACK_PATH: {"POST": FeedbackRoute(self.runtime)},
             "/healthz": {"GET": self._healthz},
             "/readyz": {"GET": self._readyz},
             "/openapi.json": {"GET": self._openapi},
         }
-        observer = self.runtime.observer
-        if observer is not None and observer.metrics is not None:
-            self._routes["/metrics"] = {"GET": MetricsRoute(self.runtime, observer.metrics)}
+        if self.observer is not None and self.observer.metrics is not None:
+            self._routes["/metrics"] = {"GET": MetricsRoute(self.runtime, self.observer.metrics)}
         admin = AdminKeys(self.runtime)
         self._routes[KEYS_PATH] = {"GET": admin.collection, "POST": admin.collection}
         # (prefix, template, methods): the few paths that carry a parameter, e.g. a key's name.
         self._prefixed: list[tuple[str, str, dict[str, Handler]]] = [
             (KEYS_PATH + "/", KEYS_PATH + "/{name}", {"GET": admin.item, "DELETE": admin.item}),
+            (
+                RESPONSES_PATH + "/",
+                RESPONSES_PATH + "/{response_id}",
+                {"GET": stored.item, "DELETE": stored.item},
+            ),
         ]
+
+    def _door(self, door: Door) -> Handler:
+        """The handler that serves ``door`` through the serving core."""
+
+        async def handler(
+            scope: Scope, receive: Receive, send: Send, request_id: str, started: float
+        ) -> None:
+            await self.core.serve(scope, receive, send, request_id, started, door=door)
+
+        return handler
 
     def mount(self, prefix: str, app: ASGIApp) -> None:
         """Serve another ASGI app (the dashboard) under ``prefix``; the API paths come first."""
@@ -126,7 +158,7 @@ class Gateway:
                     await app(scope, receive, send)
                     return
             error: ParityError = NotFound(f"no route for {scope['method']} {scope['path']}")
-            await self._error(send, error, request_id)
+            await self._error(send, error, request_id, scope["path"])
             return
         handler = methods.get(scope["method"])
         if handler is None:
@@ -135,7 +167,7 @@ class Gateway:
                 f"{scope['method']} is not allowed on {scope['path']}; use {allowed}",
                 allow=allowed,
             )
-            await self._error(send, error, request_id)
+            await self._error(send, error, request_id, scope["path"])
             return
         await handler(scope, receive, send, request_id, started)
 
@@ -145,13 +177,14 @@ class Gateway:
                 return methods
         return None
 
-    async def _error(self, send: Send, error: ParityError, request_id: str) -> None:
-        headers = [_JSON, (b"x-parity-request-id", request_id.encode()), _NO_MODEL]
-        await send_bytes(send, error.status, headers + error.headers(), error_bytes(error))
+    async def _error(self, send: Send, error: ParityError, request_id: str, path: str = "") -> None:
+        if path == MESSAGES_PATH or path.startswith(MESSAGES_PATH + "/"):
+            await send_error(send, error, request_id, render=anthropic_error)  # Anthropic's SDK
+            return
+        await send_error(send, error, request_id)
 
     async def _json(self, send: Send, status: int, body: bytes, request_id: str) -> None:
-        headers = [_JSON, (b"x-parity-request-id", request_id.encode()), _NO_MODEL]
-        await send_bytes(send, status, headers, body)
+        await send_json(send, status, body, request_id)
 
     async def _models(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float

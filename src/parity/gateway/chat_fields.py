@@ -33,6 +33,15 @@ _TOP: dict[str, tuple[type | tuple[type, ...], str]] = {
     "stream_options": (dict, "an object"),
 }
 _FORMATS = frozenset({"text", "json_object", "json_schema"})
+# a content part's type -> the object field it must carry (OpenAI's ChatCompletionRequest
+# message content parts; "refusal" only in assistant turns, which is the upstream's to check)
+_PARTS: dict[str, tuple[str, type]] = {
+    "text": ("text", str),
+    "image_url": ("image_url", dict),
+    "input_audio": ("input_audio", dict),
+    "file": ("file", dict),
+    "refusal": ("refusal", str),
+}
 _MESSAGE: dict[str, tuple[type, str]] = {
     "name": (str, "a string"),
     "tool_call_id": (str, "a string"),
@@ -93,7 +102,12 @@ def check_message_fields(message: dict[str, Any], where: str) -> None:
     content = message.get("content")
     if isinstance(content, list):
         for index, part in enumerate(content):
-            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
-                raise _wrong(f"{where}.content[{index}]", "an object with a string 'type'")
-            if "text" in part and not isinstance(part["text"], str):
-                raise _wrong(f"{where}.content[{index}].text", "a string")
+            kind_name = part.get("type") if isinstance(part, dict) else None
+            if not isinstance(kind_name, str) or kind_name not in _PARTS:
+                raise _wrong(f"{where}.content[{index}]", f"a part of type {', '.join(_PARTS)}")
+            field, kind = _PARTS[kind_name]
+            if not isinstance(part.get(field), kind):
+                expected = "a string" if kind is str else "an object"
+                raise _wrong(f"{where}.content[{index}].{field}", expected)
+            if field == "image_url" and not isinstance(part[field].get("url"), str):
+                raise _wrong(f"{where}.content[{index}].image_url.url", "a string")

@@ -1,10 +1,10 @@
 """Prometheus metrics of one gateway, and the GET /metrics route that serves them.
 
 Each request is observed once, from its finished ledger row and executor trace, in
-``ChatRoute._record``. The label children of each (model, route, status) are resolved once and
-kept in a dict, because ``.labels()`` takes a lock and builds a tuple on every call. State that
-already lives elsewhere (circuit breakers, the ledger writer's queue) is read at scrape time by a
-collector instead of being copied on every request.
+``serving.accounting.Accounting.record``. The label children of each (model, route, status)
+are resolved once and kept in a dict, because ``.labels()`` takes a lock and builds a tuple on
+every call. State that already lives elsewhere (circuit breakers, the ledger writer's queue) is
+read at scrape time by a collector instead of being copied on every request.
 
 Label values are bounded: ``model`` is a configured deployment id (or ``none`` when no
 deployment answered), never the name a client sent; ``route`` is a configured route alias (or
@@ -23,11 +23,13 @@ from prometheus_client import generate_latest as _generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from parity.errors import ParityError, PermissionDenied, http_status
+from parity.errors import ParityError, PermissionDenied
 from parity.gateway.asgi import Receive, Scope, Send, send_bytes
-from parity.gateway.protocol import error_bytes
+from parity.gateway.canary_metrics import CanaryCollector
+from parity.gateway.serving.replies import ids, send_error
 from parity.routing.executor import Trace
 from parity.store.base import LedgerRow
+from parity.tracing.metrics import TracingCollector
 
 if TYPE_CHECKING:
     from parity.gateway.runtime import Runtime
@@ -72,6 +74,11 @@ class GatewayMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._define(self.registry)
         self.registry.register(_RuntimeCollector(runtime))
+        self.registry.register(CanaryCollector(runtime.settings.ledger.url))
+        if runtime.cache is not None:
+            self.registry.register(runtime.cache.collector())
+        if runtime.tracing is not None:
+            self.registry.register(TracingCollector(runtime.tracing.counts))
         self._series: dict[tuple[str, str, int], _Series] = {}
         self._models: dict[str, _ModelSeries] = {}
         self._children: dict[tuple[Counter, tuple[str, ...]], Any] = {}
@@ -262,17 +269,15 @@ class MetricsRoute:
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
     ) -> None:
-        ids = [(b"x-parity-request-id", request_id.encode()), (b"x-parity-model", b"none")]
         try:
             self._check(scope)
         except ParityError as exc:
-            headers = [(b"content-type", b"application/json"), *ids, *exc.headers()]
-            await send_bytes(send, http_status(exc), headers, error_bytes(exc))
+            await send_error(send, exc, request_id)
             return
         # Rendering takes milliseconds with many series: in a thread, the event loop keeps
         # serving requests in between (the GIL is handed over every few milliseconds).
         body = await asyncio.to_thread(self._metrics.render)
-        await send_bytes(send, 200, [_CONTENT_TYPE, *ids], body)
+        await send_bytes(send, 200, [_CONTENT_TYPE, *ids(request_id)], body)
 
     def _check(self, scope: Scope) -> None:
         if not self._admin_only or not self._rt.auth.enabled:

@@ -16,6 +16,8 @@ import orjson
 
 from parity import __version__
 from parity.gateway.openapi_admin import ADMIN_OPERATIONS, admin_schemas
+from parity.gateway.openapi_doors import DOOR_OPERATIONS, door_schemas
+from parity.gateway.openapi_feedback import FEEDBACK_OPERATIONS, feedback_schemas
 from parity.gateway.openapi_schemas import error_responses, json_content, schemas
 
 __all__ = ["OPERATIONS", "build_openapi", "openapi_bytes"]
@@ -29,6 +31,7 @@ _SSE_EVENT = {
     "description": "One event: data is a chat.completion.chunk as JSON, or [DONE].",
     "properties": {"data": {"type": "string"}},
 }
+_OPEN_WITHOUT_KEYS = (["chat"], ["models"], ["feedback"], ["responses"], ["messages"])
 _PARITY_HEADERS = {
     "x-parity-request-id": {"description": "The request's id, also in the ledger and logs."},
     "x-parity-model": {"description": "The deployment that answered ('none' on early errors)."},
@@ -102,6 +105,8 @@ def _operations() -> dict[tuple[str, str], Operation]:
         ("/v1/models", "GET"): list_models,
         **_probes(),
         **ADMIN_OPERATIONS,
+        **FEEDBACK_OPERATIONS,
+        **DOOR_OPERATIONS,
     }
 
 
@@ -135,7 +140,7 @@ def build_openapi(
             operation = copy.deepcopy(OPERATIONS.get((path, method)))
             if operation is None:
                 continue
-            if not auth_required and operation.get("tags") in (["chat"], ["models"]):
+            if not auth_required and operation.get("tags") in _OPEN_WITHOUT_KEYS:
                 operation = {k: v for k, v in operation.items() if k != "security"}
             paths.setdefault(path, {})[method.lower()] = operation
     return {
@@ -150,6 +155,8 @@ def build_openapi(
             "schemas": {
                 **schemas(deployments + aliases),
                 **admin_schemas(deployments, aliases),
+                **feedback_schemas(),
+                **door_schemas(deployments + aliases),
             },
             "securitySchemes": _security_schemes(),
         },

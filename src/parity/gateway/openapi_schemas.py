@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from parity.gateway.chat_fields import INT64_MAX
+from parity.gateway.protocol import CHAT_ROLES
 
 __all__ = ["REASONS", "ROLES", "error_responses", "json_content", "schemas"]
 
-ROLES = ["system", "developer", "user", "assistant", "tool", "function"]
+ROLES = sorted(CHAT_ROLES)
 
 Schema = dict[str, Any]
 _JSON = "application/json"
@@ -82,13 +83,24 @@ def _error() -> Schema:
 
 
 def _content_part() -> Schema:
+    """OpenAI's content parts, as gateway/chat_fields.py checks them (the part's own field)."""
+
+    def part(kind: str, field: Schema) -> Schema:
+        return {
+            "type": "object",
+            "required": ["type", kind],
+            "properties": {"type": {"type": "string", "enum": [kind]}, kind: field},
+        }
+
+    image = {"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}}}
     return {
-        "type": "object",
-        "required": ["type"],
-        "properties": {
-            "type": {"type": "string", "description": "text, image_url, input_audio, file…"},
-            "text": {"type": "string"},
-        },
+        "oneOf": [
+            part("text", {"type": "string"}),
+            part("image_url", image),
+            part("input_audio", {"type": "object"}),
+            part("file", {"type": "object"}),
+            part("refusal", {"type": "string"}),
+        ]
     }
 
 

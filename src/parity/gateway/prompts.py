@@ -10,54 +10,42 @@ If a scan fails (for example a prompt longer than ``privacy.max_chars``) nothing
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from parity.config import Settings
 from parity.errors import ConfigError
 from parity.routing.plan import RoutePlan
-from parity.routing.router import Router
 from parity.store.base import LedgerRow
+
+if TYPE_CHECKING:
+    from parity.privacy.detector import PrivacyDetector
 
 __all__ = ["PromptStore"]
 
 Mode = Literal["off", "redacted", "full"]
 
 
-def _detector(settings: Settings, router: Router) -> Any:
-    """The router's privacy detector when it has one, else a new one; ConfigError if absent."""
-    signal = getattr(router, "signals", {}).get("privacy")
-    detector = getattr(signal, "detector", None)
-    if detector is not None:
-        return detector
-    try:
-        from parity.routing.signals.privacy import PrivacyDetector
-
-        return PrivacyDetector(settings.privacy)
-    except ImportError as exc:
-        raise ConfigError(
-            "ledger.prompts: redacted needs privacy detection, which is not installed "
-            f"(pip install 'parity[privacy]'), or choose off or full: {exc}"
-        ) from exc
-
-
 class PromptStore:
     """Applies ``ledger.prompts`` to ledger rows; built once per gateway."""
 
-    def __init__(self, settings: Settings, router: Router):
+    def __init__(self, settings: Settings, detector: PrivacyDetector | None):
+        """``detector``: the gateway's one detector; required when the mode is redacted."""
         self.mode: Mode = settings.ledger.prompts
         self.keep_raw = self.mode == "full"
         """Store the client's body as sent (full)."""
         self.keep_text = self.mode != "off"
         """Keep the answer text on the row (full, or redacted after masking)."""
-        self._detector = _detector(settings, router) if self.mode == "redacted" else None
+        if self.mode == "redacted" and detector is None:
+            raise ConfigError("ledger.prompts: redacted needs the gateway's privacy detector")
+        self._detector = detector if self.mode == "redacted" else None
 
     def redact(self, row: LedgerRow, body: dict[str, Any] | None, plan: RoutePlan | None) -> None:
         """Fill a row's request body and mask its answer text (redacted mode only)."""
         if self._detector is None:
             return
-        from parity.routing.redact import mask_chat, mask_texts
+        from parity.privacy.redact import mask_chat, mask_texts
 
         # Cleared first, so that nothing unmasked is kept if masking fails half-way.
         text, row.response_text, row.request_body = row.response_text, None, None
@@ -82,7 +70,7 @@ class PromptStore:
             return None
         if self._detector is None:
             return text
-        from parity.routing.redact import mask_texts
+        from parity.privacy.redact import mask_texts
 
         found = self._detector.scan([text])
         return None if found.failed else mask_texts([text], found)[0][0]

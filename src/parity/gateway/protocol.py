@@ -7,17 +7,18 @@ from typing import Any
 
 import orjson
 
-from parity.errors import InvalidField, InvalidJSON, ParityError
+from parity.errors import InvalidField, InvalidJSON
 from parity.gateway.chat_fields import INT64_MAX, check_fields, check_message_fields
 
 __all__ = [
+    "CHAT_ROLES",
     "ChatCall",
-    "error_bytes",
     "parse_chat",
     "sse_data",
 ]
 
-_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+"""The roles a chat-completions message may have (the one list; the OpenAPI document uses it)."""
 SSE_DONE = b"data: [DONE]\n\n"
 
 
@@ -39,9 +40,10 @@ def _check_messages(messages: Any) -> None:
         if not isinstance(message, dict):
             raise InvalidField(f"{where} must be an object", param=where)
         role = message.get("role")
-        if not isinstance(role, str) or role not in _ROLES:  # a list or dict is unhashable
+        if not isinstance(role, str) or role not in CHAT_ROLES:  # a list or dict is unhashable
             raise InvalidField(
-                f"{where}.role must be one of {sorted(_ROLES)}, got {role!r}", param=f"{where}.role"
+                f"{where}.role must be one of {sorted(CHAT_ROLES)}, got {role!r}",
+                param=f"{where}.role",
             )
         content = message.get("content")
         if content is not None and not isinstance(content, str | list):
@@ -77,11 +79,6 @@ def parse_chat(raw: bytes) -> ChatCall:
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     return ChatCall(body=body, model=model, stream=stream, include_usage=include_usage)
-
-
-def error_bytes(error: ParityError) -> bytes:
-    """The OpenAI-style JSON error body."""
-    return orjson.dumps(error.body())
 
 
 def sse_data(obj: Any) -> bytes:

@@ -5,28 +5,47 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parity.catalog.deployment import Deployment, ProviderKind
 from parity.config import Settings
 from parity.errors import ConfigError
 from parity.gateway.auth import Authenticator
+from parity.gateway.cache.response_cache import ResponseCache
 from parity.gateway.limits import Limits
-from parity.gateway.observe import RequestObserver
-from parity.providers.base import Provider, registry
+from parity.guards import GuardSet
+from parity.providers.base import Provider
 from parity.providers.local import LocalModelServer
+from parity.providers.registry import registry
 from parity.routing.budget import SpendTracker
 from parity.routing.executor import Executor
 from parity.routing.latency import LatencyBoard
-from parity.routing.router import PolicyRouter, Router
+from parity.routing.router import PolicyRouter, Router, uses_privacy
 from parity.store.base import Ledger
 from parity.store.factory import open_ledger
+from parity.store.responses import ResponseStore
 from parity.store.sqlite import sqlite_path
 from parity.store.writer import LedgerWriter
+from parity.tracing.provider import TracedProvider
+from parity.tracing.spans import Tracing
+
+if TYPE_CHECKING:
+    from parity.privacy.detector import PrivacyDetector
 
 __all__ = ["Runtime"]
 
 log = logging.getLogger("parity.gateway")
+
+
+def _detector(settings: Settings) -> PrivacyDetector | None:
+    """The gateway's one privacy detector, when the policy or the ledger needs one."""
+    from parity.privacy import build_detector
+
+    if uses_privacy(settings):
+        return build_detector(settings.privacy, "the policy")
+    if settings.ledger.prompts == "redacted":
+        return build_detector(settings.privacy, "ledger.prompts: redacted")
+    return None
 
 
 class Runtime:
@@ -42,19 +61,48 @@ class Runtime:
         self.tracker = SpendTracker(settings.budgets, ledger)
         self.limits = Limits(settings, self.deployments)
         self.latency = LatencyBoard()
+        # One privacy detector for the router, the prompt store and masking (their findings).
+        self.detector: PrivacyDetector | None = _detector(settings)
         # Built here, not in start(), so a bad policy is a config error before anything runs.
-        self.router: Router = PolicyRouter(settings, tracker=self.tracker, latency=self.latency)
+        self.router: Router = PolicyRouter(
+            settings, tracker=self.tracker, latency=self.latency, detector=self.detector
+        )
+        # Safety guards (docs/guards.md): their clients open connections on first use.
+        self.guards = GuardSet(settings, env)
         self.background: set[asyncio.Task[None]] = set()
         self._refresher: asyncio.Task[None] | None = None
-        self.local: LocalModelServer | None = None
-        local = [m for m in settings.models if m.provider is ProviderKind.LOCAL]
-        if local:
-            # Built here, not in start(), so a missing model file is a config error at once.
-            self.local = LocalModelServer(settings.local, alias=local[0].wire_model)
+        # One llama.cpp server per distinct (gguf, lora) of the local deployments; built here,
+        # not in start(), so a missing model file is a config error at once.
+        self.local_servers: dict[str, LocalModelServer] = {}
+        by_files: dict[tuple[str | None, str | None], LocalModelServer] = {}
+        for model in settings.models:
+            if model.provider is ProviderKind.LOCAL:
+                server = by_files.get(model.local_files)
+                if server is None:
+                    # Only the first server may take local.port; the others pick free ports.
+                    local = settings.local.model_copy(update={"port": 0}) if by_files else None
+                    server = LocalModelServer(
+                        local or settings.local,
+                        alias=model.wire_model,
+                        model_path=model.gguf,
+                        lora_path=model.lora,
+                    )
+                    by_files[model.local_files] = server
+                self.local_servers[model.id] = server
+        self.local: LocalModelServer | None = next(iter(self.local_servers.values()), None)
         self.writer: LedgerWriter | None = None
+        self.responses: ResponseStore | None = None  # stored Responses API state (after start)
+        # The response cache (docs/cache.md) when a route or key opts in; it connects lazily.
+        self.cache: ResponseCache | None = None
+        if settings.cache.enabled:
+            url = ledger.url if ledger is not None else settings.ledger.url
+            self.cache = ResponseCache.build(settings.cache, url, settings.limits.redis_url)
+        # OpenTelemetry spans (docs/observability.md); None: no tracing code runs at all.
+        self.tracing: Tracing | None = (
+            Tracing(settings.tracing) if settings.tracing.enabled else None
+        )
         self._executor: Executor | None = None
         self.ready = False
-        self.observer = RequestObserver.build(self)  # /metrics and the access log; None: off
         self.missing_keys = [
             f"{m.id} ({m.api_key_env})"
             for m in settings.models
@@ -90,24 +138,27 @@ class Runtime:
         )
         self.writer.start()
         self.tracker.bind(self._ledger, self.writer)
+        self.responses = ResponseStore(self._ledger.url)
         await self.auth.start(self._ledger.url)
         await asyncio.to_thread(self.limits.start, self._ledger.url)
         if self.tracker.active:
             await asyncio.to_thread(self.tracker.refresh)
             self._refresher = asyncio.create_task(self._refresh_budgets())
-        if self.local is not None:
-            await self.local.start()
-            for model_id, deployment in list(self.deployments.items()):
-                if deployment.provider is ProviderKind.LOCAL:
-                    self.deployments[model_id] = deployment.model_copy(
-                        update={"base_url": self.local.base_url}
-                    )
+        for server in dict.fromkeys(self.local_servers.values()):
+            await server.start()
+        for model_id, server in self.local_servers.items():
+            self.deployments[model_id] = self.deployments[model_id].model_copy(
+                update={"base_url": server.base_url}
+            )
         factories = registry()
         for model_id, deployment in self.deployments.items():
             try:
-                self.providers[model_id] = factories[deployment.provider](deployment, self.env)
+                provider = factories[deployment.provider](deployment, self.env)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from exc
+            if self.tracing is not None:
+                provider = TracedProvider(provider, self.tracing)
+            self.providers[model_id] = provider
         self._executor = Executor(
             self.deployments, self.providers, self.settings.retry, self.latency
         )
@@ -139,12 +190,19 @@ class Runtime:
                 task.cancel()
         for provider in self.providers.values():
             await provider.close()
+        await self.guards.close()
         await self.limits.stop()
         if self.writer is not None:
             await asyncio.to_thread(self.writer.close)
             log.info("ledger flushed: %d rows written", self.writer.written)
-        if self.local is not None:
-            await self.local.stop()
+        for server in dict.fromkeys(self.local_servers.values()):
+            await server.stop()
+        if self.responses is not None:
+            self.responses.close()
+        if self.cache is not None:
+            await self.cache.close()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.close)
         if self._ledger is not None:
             self._ledger.close()
 
@@ -153,7 +211,8 @@ class Runtime:
         health: dict[str, str] = {}
         for model_id, deployment in self.deployments.items():
             if deployment.provider is ProviderKind.LOCAL:
-                healthy = self.local is not None and self.local.healthy
+                server = self.local_servers.get(model_id)
+                healthy = server is not None and server.healthy
                 health[model_id] = "ok" if healthy else "down"
             elif deployment.api_key_env and not self.env.get(deployment.api_key_env):
                 health[model_id] = f"no key ({deployment.api_key_env} is unset)"

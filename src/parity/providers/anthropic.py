@@ -58,7 +58,12 @@ class AnthropicProvider:
         if data.get("type") == "error":
             raise error_for_event(deployment, data.get("error"))
         answer = completion_body(data, deployment, int(time.time()))
-        return Completion(body=answer, usage=usage_from(answer.get("usage")))
+        upstream = data.get("model")
+        return Completion(
+            body=answer,
+            usage=usage_from(answer.get("usage")),
+            upstream_model=upstream if isinstance(upstream, str) else None,
+        )
 
     async def stream(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """One streaming call; the last chunk carries usage and no choices."""

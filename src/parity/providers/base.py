@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from parity.catalog.deployment import Deployment, ProviderKind
+from parity.catalog.deployment import Deployment
 
 __all__ = [
     "Completion",
@@ -38,6 +38,8 @@ class Completion:
 
     body: dict[str, Any]
     usage: Usage | None
+    upstream_model: str | None = None
+    """The model the upstream says answered (its ``model`` field, before Parity's rename)."""
 
     @property
     def text(self) -> str:
@@ -94,24 +96,3 @@ def usage_from(data: Any) -> Usage | None:
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return None
     return Usage(prompt, completion)
-
-
-def _openai(deployment: Deployment, env: Mapping[str, str]) -> Provider:
-    from parity.providers.openai_compat import OpenAIProvider
-
-    return OpenAIProvider(deployment, env)
-
-
-def _anthropic(deployment: Deployment, env: Mapping[str, str]) -> Provider:
-    from parity.providers.anthropic import AnthropicProvider
-
-    return AnthropicProvider(deployment, env)
-
-
-def registry() -> dict[ProviderKind, ProviderFactory]:
-    """The built-in providers, registered the way a plugin would register one."""
-    return {
-        ProviderKind.OPENAI: _openai,
-        ProviderKind.LOCAL: _openai,  # the embedded llama.cpp server speaks OpenAI's format
-        ProviderKind.ANTHROPIC: _anthropic,
-    }

@@ -7,6 +7,7 @@ text. The upstream's message is kept so the client sees why.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from parity.errors import (
     UpstreamServerError,
     UpstreamTimeout,
 )
+from parity.tracing.context import with_trace
 
 __all__ = [
     "SessionHolder",
@@ -96,8 +98,24 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_TRACE = re.compile(r"\n\s*(File \"|Traceback \()")
+"""Where a Python traceback starts inside an error message (llama_cpp.server appends one)."""
+
+_VALIDATION = re.compile(r"^\d+ validation errors?:")
+"""A pydantic request-validation failure: llama_cpp.server answers it with a 500."""
+
+
 def _message(raw: bytes) -> str:
-    """The upstream's own error message (OpenAI or Anthropic shape), else its text."""
+    """The upstream's own error message (OpenAI or Anthropic shape), else its text.
+
+    A traceback (with the server's file paths) is cut off: clients never see one.
+    """
+    message = _raw_message(raw)
+    cut = _TRACE.search(message)
+    return (message[: cut.start()] if cut else message).strip()[:2000]
+
+
+def _raw_message(raw: bytes) -> str:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -131,9 +149,12 @@ def error_for_status(
         )
     if status == 408:
         return UpstreamTimeout(detail, deployment=deployment, upstream_status=status)
-    if status == 409 or status >= 500:
+    # a 500 for a request it refused is not the server broken: a 400 to this client, no
+    # retry, nothing toward the circuit breaker (three such requests locked everyone out)
+    refused = status == 500 and _VALIDATION.match(_message(raw)) is not None
+    if (status == 409 or status >= 500) and not refused:
         return UpstreamServerError(detail, deployment=deployment, upstream_status=status)
-    if 400 <= status < 500:
+    if 400 <= status < 500 or refused:
         return UpstreamBadRequest(detail, deployment=deployment, upstream_status=status)
     return UpstreamError(detail, deployment=deployment, upstream_status=status)
 
@@ -194,7 +215,7 @@ async def fetch(
     A plain coroutine, not a context manager: this is the hot path of every non-streamed call.
     """
     try:
-        async with holder.get().post(url, data=payload, headers=headers) as response:
+        async with holder.get().post(url, data=payload, headers=with_trace(headers)) as response:
             raw = await response.read()
             if response.status >= 400:
                 raise error_for_status(deployment, response.status, raw, response.headers)
@@ -216,7 +237,7 @@ async def post(
 ) -> AsyncIterator[aiohttp.ClientResponse]:
     """POST and yield a successful (streaming) response; failures become typed upstream errors."""
     try:
-        async with holder.get().post(url, data=payload, headers=headers) as response:
+        async with holder.get().post(url, data=payload, headers=with_trace(headers)) as response:
             if response.status >= 400:
                 raw = await response.read()
                 raise error_for_status(deployment, response.status, raw, response.headers)

@@ -16,6 +16,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -64,18 +65,27 @@ def _free_port() -> int:
 class LocalModelServer:
     """One llama.cpp server child process, kept alive while Parity runs."""
 
-    def __init__(self, settings: LocalModelSettings, *, alias: str = "smollm2"):
+    def __init__(
+        self,
+        settings: LocalModelSettings,
+        *,
+        alias: str = "smollm2",
+        model_path: str | None = None,
+        lora_path: str | None = None,
+    ):
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigError(
                 "the embedded model needs llama-cpp-python: pip install 'parity[local]'"
             )
         self.settings = settings
         self.alias = alias
-        self.model_path = (
-            Path(settings.model_path).expanduser() if settings.model_path else default_model_path()
-        )
+        path = model_path or settings.model_path
+        self.model_path = Path(path).expanduser() if path else default_model_path()
         if not self.model_path.is_file():
             raise ConfigError(f"local.model_path does not exist: {self.model_path}")
+        self.lora_path = Path(lora_path).expanduser() if lora_path else None
+        if self.lora_path is not None and not self.lora_path.is_file():
+            raise ConfigError(f"the LoRA adapter does not exist: {self.lora_path}")
         self.port = settings.port or _free_port()
         self.log_path = Path(tempfile.gettempdir()) / f"parity-llama-{os.getpid()}-{self.port}.log"
         self.restarts = 0
@@ -114,6 +124,12 @@ class LocalModelServer:
             str(threads),
             "--verbose",
             "False",
+            # llama_cpp.server's default (True) cancels a running completion when the next
+            # request arrives: concurrent streams came back with no content and 200. Requests
+            # queue on the one model instead.
+            "--interrupt_requests",
+            "False",
+            *(["--lora_path", str(self.lora_path)] if self.lora_path else []),
         ]
 
     async def start(self) -> None:
@@ -143,12 +159,48 @@ class LocalModelServer:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    async def _ping(self, session: aiohttp.ClientSession) -> bool:
+    @property
+    def _alive_url(self) -> str:
+        # llama_cpp.server's /v1/models waits for the model's lock, so it does not answer while
+        # a completion runs; FastAPI's /openapi.json does, so a busy server is not called dead.
+        return f"http://127.0.0.1:{self.port}/openapi.json"
+
+    async def _ping(self, session: aiohttp.ClientSession, url: str | None = None) -> bool:
         try:
-            async with session.get(f"{self.base_url}/models") as response:
+            async with session.get(url or f"{self.base_url}/models") as response:
                 return response.status == 200
         except (aiohttp.ClientError, TimeoutError):
             return False
+
+    def _up(self) -> bool:
+        return self.pid is not None and self.healthy
+
+    async def _until(self, condition: Callable[[], bool], deadline: float) -> bool:
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            if self._stopping or self._supervisor is None or self._supervisor.done():
+                return False
+            await asyncio.sleep(0.05)
+        return condition()
+
+    async def wait_until_up(self, timeout_s: float) -> bool:
+        """After a failed call: wait out a restart; True when the server was down and is up.
+
+        A child that died a moment ago may not be noticed yet, so a server that looks up is
+        asked once; if it does not answer, this waits for the supervisor to see it down, then
+        up again. False when it was up all along, when the supervisor gave up (too many
+        restarts), or when ``timeout_s`` passed: callers ask again only after True.
+        """
+        deadline = time.monotonic() + timeout_s
+        if self._up():
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+                if await self._ping(session, self._alive_url):
+                    return False
+            noticed = time.monotonic() + 3 * (self.settings.health_interval_s + 5)
+            if not await self._until(lambda: not self._up(), min(deadline, noticed)):
+                return False
+        return await self._until(self._up, deadline)
 
     async def _wait_healthy(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -175,7 +227,7 @@ class LocalModelServer:
             while not self._stopping:
                 await asyncio.sleep(interval)
                 alive = self._process is not None and self._process.returncode is None
-                ok = alive and await self._ping(session)
+                ok = alive and await self._ping(session, self._alive_url)
                 failures = 0 if ok else failures + 1
                 self.healthy = ok
                 if ok or (alive and failures < 3) or self._stopping:
@@ -185,6 +237,7 @@ class LocalModelServer:
                     return
                 self.restarts += 1
                 log.warning("llama.cpp server is down; restart %d", self.restarts)
+                self.healthy = False
                 await self._terminate()
                 await self._spawn()
                 with contextlib.suppress(Unavailable):

@@ -11,6 +11,7 @@ from parity.catalog.deployment import Deployment
 from parity.errors import UpstreamProtocolError, UpstreamServerError
 from parity.providers.base import Completion, usage_from
 from parity.providers.http import SessionHolder, fetch, loads_object, post, sse_events
+from parity.providers.openai_adapt import adapt_request
 
 __all__ = ["OpenAIProvider"]
 
@@ -34,7 +35,8 @@ class OpenAIProvider:
     async def chat(self, body: dict[str, Any]) -> Completion:
         """One non-streaming call."""
         # OpenAI answers 400 to stream_options on a non-streamed request
-        request = {**body, "model": self._wire_model, "stream": False}
+        request = {**adapt_request(body, self.deployment), "model": self._wire_model}
+        request["stream"] = False
         request.pop("stream_options", None)
         payload = orjson.dumps(request)
         raw = await fetch(self._holder, self.deployment.id, self._url, payload)
@@ -45,15 +47,20 @@ class OpenAIProvider:
                 f"upstream '{self.deployment.id}' answered without valid choices: {raw[:200]!r}",
                 deployment=self.deployment.id,
             )
+        upstream = data.get("model")
         data["model"] = self.deployment.id
-        return Completion(body=data, usage=usage_from(data.get("usage")))
+        return Completion(
+            body=data,
+            usage=usage_from(data.get("usage")),
+            upstream_model=upstream if isinstance(upstream, str) else None,
+        )
 
     async def stream(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """One streaming call; asks the upstream to report usage in its last chunk."""
         options = body.get("stream_options")
         options = {**options, "include_usage": True} if isinstance(options, dict) else None
         request = {
-            **body,
+            **adapt_request(body, self.deployment),
             "model": self._wire_model,
             "stream": True,
             "stream_options": options or {"include_usage": True},
@@ -63,8 +70,7 @@ class OpenAIProvider:
         finished = False
         async with post(self._holder, deployment, self._url, payload, self._stream_headers) as r:
             async for _event, data in sse_events(r, deployment):
-                if data == b"[DONE]":
-                    finished = True
+                if data == b"[DONE]":  # finished only if a choice said why it stopped
                     break
                 chunk = loads_object(data, deployment)
                 if "error" in chunk:
@@ -85,7 +91,7 @@ class OpenAIProvider:
                 yield chunk
         if not finished:
             raise UpstreamProtocolError(
-                f"upstream '{deployment}' ended the stream before it finished",
+                f"upstream '{deployment}' ended the stream without a finish_reason",
                 deployment=deployment,
             )
 

@@ -24,6 +24,7 @@ from parity.errors import (
     UpstreamRateLimited,
 )
 from parity.providers.base import Completion, Provider
+from parity.routing.backoff import backoff_s
 from parity.routing.breaker import Breaker
 from parity.routing.latency import LatencyBoard
 from parity.routing.plan import RoutePlan
@@ -97,8 +98,10 @@ class Executor:
         retry_after = error.retry_after if isinstance(error, UpstreamRateLimited) else None
         if retry_after is not None:
             return retry_after if retry_after <= self._retry.max_retry_after_s else None
-        backoff = min(self._retry.max_backoff_s, self._retry.backoff_s * 2.0**retry_index)
-        return backoff * (0.5 + random.random() / 2)  # full jitter would allow zero waits
+        retry = self._retry
+        return backoff_s(
+            retry_index, base_s=retry.backoff_s, max_s=retry.max_backoff_s, rand=random.random
+        )
 
     def _available(self, plan: RoutePlan, trace: Trace) -> list[str]:
         """The plan's deployments whose circuit breaker lets a call through."""

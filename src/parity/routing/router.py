@@ -11,9 +11,10 @@ Order of decisions for one request:
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from parity.catalog.deployment import Deployment, Residency
 from parity.config import AUTO_ROUTE, Route, Settings
@@ -28,8 +29,12 @@ from parity.routing.signals.budget import BudgetSignal
 from parity.routing.signals.caller import CallerSignal
 from parity.routing.signals.difficulty import make_difficulty
 from parity.routing.signals.shape import ShapeSignal
+from parity.routing.signals.task import TaskSignal
 
-__all__ = ["PolicyRouter", "Router"]
+if TYPE_CHECKING:
+    from parity.privacy.detector import PrivacyDetector
+
+__all__ = ["PolicyRouter", "Router", "uses_privacy"]
 
 
 class Router(Protocol):
@@ -45,7 +50,8 @@ class Router(Protocol):
         ...
 
 
-def _uses_privacy(settings: Settings) -> bool:
+def uses_privacy(settings: Settings) -> bool:
+    """True when the policy reads the privacy signal (so the router needs a detector)."""
     if settings.enforce.sensitive_to_vendor != "allow":
         return True
     vendors = any(m.residency is Residency.VENDOR for m in settings.models)
@@ -92,8 +98,12 @@ class PolicyRouter:
         tracker: SpendTracker | None = None,
         latency: LatencyBoard | None = None,
         rng: random.Random | None = None,
+        detector: PrivacyDetector | None = None,
     ):
+        """``detector``: the gateway's one privacy detector; built here when the policy needs
+        one and none is given."""
         self.settings = settings
+        self._detector = detector
         self.deployments: dict[str, Deployment] = {m.id: m for m in settings.models}
         self.routes: dict[str, Route] = dict(settings.routes)
         auto = settings.auto_target
@@ -114,6 +124,7 @@ class PolicyRouter:
         signals: list[Signal] = [
             ShapeSignal(self.deployments),
             CallerSignal(),
+            TaskSignal(),
             BudgetSignal(self.tracker),
             make_difficulty(self.settings.difficulty),
         ]
@@ -126,20 +137,19 @@ class PolicyRouter:
                 signals.append(LicenceSignal(self.deployments, self.settings.org, catalog))
             except LookupError as exc:
                 raise ConfigError(f"a deployment names an unknown catalog card: {exc}") from exc
-        if _uses_privacy(self.settings):
+        if uses_privacy(self.settings):
             signals.append(self._privacy_signal())
         return {s.name: s for s in signals}
 
     def _privacy_signal(self) -> Signal:
-        try:
-            from parity.routing.signals.privacy import PrivacyDetector
-            from parity.routing.signals.sensitivity import PrivacySignal
-        except ImportError as exc:
-            raise ConfigError(
-                f"the policy needs privacy detection, which is not installed "
-                f"(pip install 'parity[privacy]'): {exc}"
-            ) from exc
-        return PrivacySignal(PrivacyDetector(self.settings.privacy))
+        detector = self._detector
+        if detector is None:
+            from parity.privacy import build_detector
+
+            detector = build_detector(self.settings.privacy, "the policy")
+        from parity.routing.signals.sensitivity import PrivacySignal  # needs the extra, now known
+
+        return PrivacySignal(detector)
 
     @property
     def names(self) -> list[str]:
@@ -335,4 +345,6 @@ class PolicyRouter:
             return "the client named this model"
         if decision.rule == "default":
             return f"no rule of {request.model} matched; its default applies"
-        return f"rule '{decision.rule}' of {request.model} matched {dict(decision.condition or {})}"
+        # The condition as the JSON its YAML reads as ({"privacy.sensitive": true}), not Python's.
+        when = json.dumps(dict(decision.condition or {}), default=str)
+        return f"rule '{decision.rule}' of {request.model} matched {when}"

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from parity.config.routing import VALIDATORS as VALIDATOR_NAMES
+
 __all__ = ["VALIDATORS", "Validator", "check_all"]
 
 Validator = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
@@ -111,13 +113,13 @@ def not_truncated(request: Mapping[str, Any], completion: Mapping[str, Any]) -> 
     return None
 
 
-VALIDATORS: dict[str, Validator] = {
-    "json": json_answer,
-    "tool_calls": tool_calls,
-    "not_empty": not_empty,
-    "not_refusal": not_refusal,
-    "not_truncated": not_truncated,
-}
+VALIDATORS: dict[str, Validator] = dict(
+    zip(
+        VALIDATOR_NAMES,  # the names' home is the config, which checks them when it loads
+        (json_answer, tool_calls, not_empty, not_refusal, not_truncated),
+        strict=True,
+    )
+)
 
 
 def check_all(

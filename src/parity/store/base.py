@@ -6,7 +6,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["Ledger", "LedgerRow", "RowFilter", "UsageRow"]
+__all__ = ["Feedback", "GuardDecision", "Ledger", "LedgerRow", "RowFilter", "UsageRow"]
+
+
+@dataclass(slots=True)
+class GuardDecision:
+    """One safety-guard verdict on one request's input or output (migration 009).
+
+    ``verdict`` is safe, unsafe or error; ``action`` what the route did: allow, flag, block,
+    reroute (to ``target``), fail_open or fail_closed. ``checks`` counts guard calls (a stream's
+    answer is checked several times); ``latency_ms`` is their total.
+    """
+
+    request_id: str
+    ts: float
+    guard: str
+    stage: str
+    verdict: str
+    action: str
+    categories: list[str] = field(default_factory=list)
+    route: str | None = None
+    target: str | None = None
+    latency_ms: float = 0.0
+    checks: int = 1
+    error: str | None = None
 
 
 @dataclass(slots=True)
@@ -16,6 +39,8 @@ class LedgerRow:
     ``trace`` holds the routing decision (signals, rule, attempts, validators); ``data_classes``
     the sensitive data classes found; ``sent_to`` the residency of every deployment the data went
     to. ``request_body`` is the client's JSON body when the ledger is configured to keep bodies.
+    ``upstream_model`` and ``system_fingerprint`` are the upstream's own version signals (the
+    response's ``model`` field before Parity renames it, and OpenAI's ``system_fingerprint``).
     """
 
     request_id: str
@@ -43,6 +68,12 @@ class LedgerRow:
     trace: dict[str, Any] | None = None
     request_body: bytes | None = None
     response_text: str | None = None
+    task: str | None = None
+    upstream_model: str | None = None
+    system_fingerprint: str | None = None
+    cache: str | None = None  # "hit" or "miss" when the response cache applied (migration 008)
+    cost_saved_usd: float | None = None  # a hit: what the cached answer would cost again
+    guards: list[GuardDecision] = field(default_factory=list)  # stored in guard_decisions
 
 
 @dataclass(slots=True)
@@ -58,6 +89,26 @@ class RowFilter:
     route: str | None = None
     sensitive_to_vendor: bool = False  # rows whose sensitive data went to a vendor deployment
     limit: int = 50
+    task: str | None = None  # the task name the request carried (metadata.task, x-parity-task)
+
+
+@dataclass(slots=True)
+class Feedback:
+    """What someone said about one request's answer: a score, a verdict, a label, a correction.
+
+    At least one of ``score`` (0-1), ``good`` and ``label`` is set. ``correction`` is the answer
+    the request should have had; ``source`` says who gave it (a person, a reviewer, a judge).
+    """
+
+    feedback_id: str
+    request_id: str
+    ts: float
+    source: str
+    score: float | None = None
+    good: bool | None = None
+    label: str | None = None
+    correction: str | None = None
+    key_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -71,6 +122,9 @@ class UsageRow:
     input_tokens: int
     output_tokens: int
     cost_usd: float
+    estimated: int = 0  # requests whose usage Parity estimated (the upstream reported none)
+    cache_hits: int = 0  # requests the response cache answered
+    saved_usd: float = 0.0  # what those answers would have cost upstream
 
 
 class Ledger(Protocol):
@@ -90,8 +144,22 @@ class Ledger(Protocol):
         """Recent rows, newest first."""
         ...
 
-    def usage(self, since: float | None = None, until: float | None = None) -> list[UsageRow]:
-        """Tokens and cost per model and UTC day."""
+    def usage(
+        self, since: float | None = None, until: float | None = None, task: str | None = None
+    ) -> list[UsageRow]:
+        """Tokens and cost per model and UTC day (of one task's requests, when given)."""
+        ...
+
+    def add_feedback(self, feedback: Feedback) -> None:
+        """Store one piece of feedback (written at once, not batched)."""
+        ...
+
+    def feedback(self, request_ids: Sequence[str]) -> dict[str, list[Feedback]]:
+        """The feedback on each of these requests, newest first; ids without any are absent."""
+        ...
+
+    def row(self, request_id: str) -> LedgerRow | None:
+        """One request's row, or None."""
         ...
 
     def spend(self, *, since: float, key_id: str | None = None, tenant: str | None = None) -> float:

@@ -62,15 +62,16 @@ _ADD = f"UPDATE budget_spend SET spent_usd = spent_usd + ? WHERE {_COUNTER}"
 _RELEASE = "DELETE FROM budget_holds WHERE request_id = ? RETURNING scope"
 _EXPIRE = "DELETE FROM budget_holds WHERE expires_at <= ?"
 _LOCK_CURRENT = (
-    "SELECT scope FROM budget_spend WHERE period_start IN (?, ?)"
+    "SELECT scope, name, period, period_start FROM budget_spend WHERE period_start IN (?, ?)"
     " ORDER BY scope, name, period, period_start"
 )
+# One counter at a time, and only the counters the sweep holds locked: see sweep().
 _RECOUNT = (
     "UPDATE budget_spend SET held_usd = COALESCE((SELECT SUM(h.amount_usd) FROM budget_holds h"
     " WHERE h.scope = budget_spend.scope AND h.name = budget_spend.name"
     " AND (CASE budget_spend.period WHEN 'day' THEN h.day_start ELSE h.month_start END)"
     " = budget_spend.period_start), 0)"
-    " WHERE period_start IN (?, ?)"
+    f" WHERE {_COUNTER}"
 )
 
 
@@ -252,11 +253,16 @@ class BudgetBook:
         day, month = period_starts(now)
         with self._db.transaction() as cur:
             cur.execute(self._expire, (now,))
-            # Lock the counters (in the admissions' order), then count in a statement of its
-            # own: under READ COMMITTED it sees every hold committed before the locks were ours.
+            # Lock the counters (in the admissions' order), then count in statements of their
+            # own: under READ COMMITTED they see every hold committed before the locks were ours.
             cur.execute(self._lock_current, (day, month))
-            cur.fetchall()
-            cur.execute(self._recount, (day, month))
+            locked = [tuple(row) for row in cur.fetchall()]
+            # Only those counters. One created after the locking SELECT began is not locked: a
+            # recount of it could wait for a settle in flight and then, re-checking the row
+            # with its old snapshot, write back the hold that settle had just removed (a hold
+            # nobody would ever release). A new counter has no drift to clear anyway.
+            if locked:
+                cur.executemany(self._recount, locked)
 
     def _counter(self, cur: Any, limit: Limit, start: float) -> tuple[float, float]:
         """(spent, held) of one budget period, locked; a new period starts from the ledger."""

@@ -53,9 +53,18 @@ class Database:
 
     def run(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement in its own transaction; the rows it returns, if any."""
+        return self._guarded(statement, params, many=False)
+
+    def run_many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each of ``rows``, all in one transaction."""
+        self._guarded(statement, rows, many=True)
+
+    def _guarded(
+        self, statement: str, params: Sequence[Any], *, many: bool
+    ) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
-                return self._run(statement, params)
+                return self._run(statement, params, many)
             except sqlite3.IntegrityError as exc:
                 raise Duplicate(str(exc)) from exc
             except sqlite3.Error as exc:
@@ -73,13 +82,19 @@ class Database:
                     raise Unavailable(f"the ledger database failed: {exc}") from exc
                 raise
 
-    def _run(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _run(self, statement: str, params: Sequence[Any], many: bool) -> list[tuple[Any, ...]]:
         conn = self._connect()
         if self.postgres:
             with conn.transaction(), conn.cursor() as cur:
+                if many:
+                    cur.executemany(statement.replace("?", "%s"), params)
+                    return []
                 cur.execute(statement.replace("?", "%s"), params)
                 return list(cur.fetchall()) if cur.description else []
         with conn:
+            if many:
+                conn.executemany(statement, params)
+                return []
             return list(conn.execute(statement, params).fetchall())
 
     def _reset(self) -> None:

@@ -271,6 +271,16 @@ class KeyStore:
         )
         return self.get(name)
 
+    def delete(self, name: str) -> StoredKey:
+        """Remove the key's row for good (the key as it was); NotFound if unknown.
+
+        A revoked row keeps the gateway closed; deleting the last row (with no config key
+        and no admin key) opens it again. The ledger's rows keep the name as their key_id.
+        """
+        key = self.get(name)
+        self._db.run("DELETE FROM api_keys WHERE name = ?", (name,))
+        return key
+
     def close(self) -> None:
         """Release the connection."""
         self._db.close()

@@ -56,6 +56,11 @@ COLUMNS = (
     "trace",
     "request_body",
     "response_text",
+    "task",
+    "upstream_model",
+    "system_fingerprint",
+    "cache",
+    "cost_saved_usd",
 )
 INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 
@@ -145,6 +150,11 @@ def row_to_tuple(row: LedgerRow) -> tuple[Any, ...]:
         _json(row.trace) if row.trace is not None else None,
         body,
         row.response_text,
+        row.task,
+        row.upstream_model,
+        row.system_fingerprint,
+        row.cache,
+        row.cost_saved_usd,
     )
 
 
@@ -191,6 +201,9 @@ def rows_query(where: RowFilter) -> tuple[str, list[Any]]:
     if where.route:
         clauses.append("route = ?")
         params.append(where.route)
+    if where.task:
+        clauses.append("task = ?")
+        params.append(where.task)
     if where.sensitive_to_vendor:
         clauses.append("data_classes <> '[]' AND sent_to LIKE ?")  # a parameter: psycopg reads %
         params.append('%"vendor"%')
@@ -202,10 +215,15 @@ def rows_query(where: RowFilter) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def usage_query(since: float | None, until: float | None) -> tuple[str, list[Any]]:
+def usage_query(
+    since: float | None, until: float | None, task: str | None = None
+) -> tuple[str, list[Any]]:
     """SELECT for ``Ledger.usage``: per UTC day and answering model."""
     clauses: list[str] = []
     params: list[Any] = []
+    if task is not None:
+        clauses.append("task = ?")
+        params.append(task)
     if since is not None:
         clauses.append("ts >= ?")
         params.append(since)
@@ -217,7 +235,9 @@ def usage_query(since: float | None, until: float | None) -> tuple[str, list[Any
         "SELECT day, COALESCE(model_answered, model_requested) AS model, COUNT(*),"
         " SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END),"
         " COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),"
-        f" COALESCE(SUM(cost_usd), 0) FROM requests{where}"
+        " COALESCE(SUM(cost_usd), 0), COALESCE(SUM(usage_estimated), 0),"
+        " SUM(CASE WHEN cache = 'hit' THEN 1 ELSE 0 END), COALESCE(SUM(cost_saved_usd), 0)"
+        f" FROM requests{where}"
         " GROUP BY day, COALESCE(model_answered, model_requested) ORDER BY day, model"
     )
     return sql, params
@@ -234,6 +254,9 @@ def usage_rows(values: Iterable[Sequence[Any]]) -> list[UsageRow]:
             input_tokens=int(v[4]),
             output_tokens=int(v[5]),
             cost_usd=float(v[6]),
+            estimated=int(v[7]),
+            cache_hits=int(v[8] or 0),
+            saved_usd=float(v[9] or 0.0),
         )
         for v in values
     ]

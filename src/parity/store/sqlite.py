@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from parity.errors import ConfigError
+from parity.store import feedback as fsql
+from parity.store import guards as gsql
 from parity.store import sql
-from parity.store.base import LedgerRow, RowFilter, UsageRow
+from parity.store.base import Feedback, LedgerRow, RowFilter, UsageRow
 from parity.store.connections import PerThread
 
 __all__ = ["SqliteLedger", "sqlite_path"]
@@ -60,21 +62,47 @@ class SqliteLedger:
         conn = self._conn()
         with conn:
             conn.executemany(sql.INSERT, [sql.row_to_tuple(r) for r in rows])
+            decisions = gsql.decision_tuples(rows)
+            if decisions:
+                conn.executemany(gsql.GUARD_INSERT, decisions)
 
     def rows(self, where: RowFilter) -> list[LedgerRow]:
         """Recent rows, newest first."""
         query, params = sql.rows_query(where)
         return [sql.row_from_tuple(v) for v in self._conn().execute(query, params).fetchall()]
 
-    def usage(self, since: float | None = None, until: float | None = None) -> list[UsageRow]:
-        """Tokens and cost per model and UTC day."""
-        query, params = sql.usage_query(since, until)
+    def usage(
+        self, since: float | None = None, until: float | None = None, task: str | None = None
+    ) -> list[UsageRow]:
+        """Tokens and cost per model and UTC day (of one task, when given)."""
+        query, params = sql.usage_query(since, until, task)
         return sql.usage_rows(self._conn().execute(query, params).fetchall())
 
     def spend(self, *, since: float, key_id: str | None = None, tenant: str | None = None) -> float:
         """USD spent since ``since`` by a key, a tenant, or everyone."""
         query, params = sql.spend_query(since, key_id, tenant)
         return float(self._conn().execute(query, params).fetchone()[0])
+
+    def add_feedback(self, feedback: Feedback) -> None:
+        """Store one piece of feedback in its own transaction."""
+        conn = self._conn()
+        with conn:
+            conn.execute(fsql.FEEDBACK_INSERT, fsql.feedback_to_tuple(feedback))
+
+    def feedback(self, request_ids: Sequence[str]) -> dict[str, list[Feedback]]:
+        """Feedback per request id, newest first (fetched in chunks of 500 ids)."""
+        out: dict[str, list[Feedback]] = {}
+        ids = list(dict.fromkeys(request_ids))
+        for start in range(0, len(ids), 500):
+            query, params = fsql.feedback_query(ids[start : start + 500])
+            out.update(fsql.group_feedback(self._conn().execute(query, params).fetchall()))
+        return out
+
+    def row(self, request_id: str) -> LedgerRow | None:
+        """One request's row, or None."""
+        query = f"SELECT {', '.join(sql.COLUMNS)} FROM requests WHERE request_id = ?"
+        found = self._conn().execute(query, (request_id,)).fetchone()
+        return sql.row_from_tuple(found) if found else None
 
     def count(self) -> int:
         """Rows stored."""

@@ -21,6 +21,8 @@ import numpy.typing as npt
 from parity.errors import ConfigError, UpstreamError
 from parity.training.embeddings import Embedder, EmbedderSpec, build_embedder
 from parity.training.features import Batch
+from parity.training.labels import text_key
+from parity.training.metrics import Cut, tie_draws
 from parity.training.portfolio import choose_cheapest, portfolio_choices
 from parity.training.predictor import Predictor
 from parity.training.store import read_manifest, read_pickle
@@ -87,6 +89,32 @@ class LoadedRouter:
         return float(self.manifest["threshold"])
 
     @property
+    def cut(self) -> Cut:
+        """The calibrated rule: the threshold, and how a block of tied scores is split."""
+        return Cut.from_json(self.manifest.get("threshold_tie"), self.threshold)
+
+    def strong_mask(self, texts: Sequence[str], difficulties: Vector) -> npt.NDArray[np.bool_]:
+        """Which of ``texts`` (scored ``difficulties``) the calibrated cut sends strong."""
+        return self.cut.routes(difficulties, tie_draws([text_key(t) for t in texts]))
+
+    def is_strong(self, text: str, difficulty: float) -> bool:
+        """``strong_mask`` for one prompt."""
+        return bool(self.strong_mask([text], np.array([difficulty]))[0])
+
+    def escalate_mask(self, prompts: Sequence[str], weak_ok: Vector) -> npt.NDArray[np.bool_]:
+        """Which weak answers (scored ``weak_ok``) the calibrated cascade escalates."""
+        threshold = self.cascade_threshold
+        if threshold is None:
+            raise ConfigError("this router has no calibrated cascade threshold")
+        ok = np.asarray(weak_ok, dtype=np.float64)
+        mask: npt.NDArray[np.bool_] = ok <= threshold
+        tie = self.manifest.get("cascade_tie")
+        if tie:  # a block of equal weak_ok straddled the target: split it by each prompt's draw
+            tied = np.abs(ok - float(tie["tie_score"])) <= 1e-12
+            mask |= tied & (tie_draws([text_key(p) for p in prompts]) < float(tie["tie_share"]))
+        return mask
+
+    @property
     def cascade_threshold(self) -> float | None:
         """``weak_ok`` at or below which the weak answer is escalated (None: no cascade scorer)."""
         value = self.manifest.get("cascade_threshold")
@@ -138,7 +166,7 @@ class LoadedRouter:
         costs, bar = self.costs, self.quality_threshold
         if self.uses_portfolio and costs is not None and bar is not None:
             return choose_cheapest(self.qualities(text), costs, bar, self.strong)
-        return self.strong if self.difficulty(text) >= self.threshold else self.weak
+        return self.strong if self.is_strong(text, self.difficulty(text)) else self.weak
 
     def choose_many(self, texts: Sequence[str]) -> list[str]:
         """``choose`` for many texts at once (one batched prediction)."""
@@ -148,7 +176,8 @@ class LoadedRouter:
                 self.quality_matrix(texts), self.models, costs, bar, self.strong
             )
             return [self.models[i] for i in picks]
-        return [self.strong if d >= self.threshold else self.weak for d in self.difficulties(texts)]
+        strong = self.strong_mask(texts, self.difficulties(texts))
+        return [self.strong if s else self.weak for s in strong]
 
     def weak_ok(self, prompt: str, answer: str) -> float:
         """The cascade scorer: probability that the weak model's ``answer`` is good enough."""
@@ -163,10 +192,7 @@ class LoadedRouter:
 
     def escalate(self, prompt: str, answer: str) -> bool:
         """True when the weak answer should be replaced by the strong model's."""
-        threshold = self.cascade_threshold
-        if threshold is None:
-            raise ConfigError("this router has no calibrated cascade threshold")
-        return self.weak_ok(prompt, answer) <= threshold
+        return bool(self.escalate_mask([prompt], np.array([self.weak_ok(prompt, answer)]))[0])
 
     def changed(self) -> bool:
         """True when the artifact on disk is no longer the one loaded (retrained, recalibrated)."""

@@ -1,8 +1,15 @@
 """Calibration: turn a target (quality, strong share or budget) into a threshold.
 
-It reads out-of-fold predictions, made on each training prompt by a model that never saw it, so
-the threshold it picks behaves on new prompts the way it did here. A threshold fitted on the
-final model's own training predictions would be overconfident.
+It reads out-of-fold predictions, made on each training prompt by a model that never saw it (and
+chosen without it: the folds are nested), so the threshold it picks behaves on new prompts the
+way it did here. A threshold fitted on the final model's own training predictions would be
+overconfident.
+
+A share or a budget is a ceiling: the cut sends at most that share of the calibration prompts
+strong (a block of equal scores is split by each prompt's fixed draw, never sent whole), so the
+budget is never overspent on the calibration data. A quality target is a floor: the fewest
+strong calls that reach it. When the artifact keeps a holdout, the quality and cost each cut
+gives on it are reported beside the calibration figures.
 """
 
 from __future__ import annotations
@@ -16,7 +23,14 @@ import numpy.typing as npt
 
 from parity.errors import ConfigError
 from parity.training.costs import RequestCosts
-from parity.training.metrics import cost_saving, routing_curve, threshold_for_share
+from parity.training.metrics import (
+    Cut,
+    cost_saving,
+    count_for_quality,
+    cut_for_count,
+    threshold_for_share,
+    tie_draws,
+)
 from parity.training.portfolio import PortfolioPoint, portfolio_curve
 
 __all__ = [
@@ -26,6 +40,7 @@ __all__ = [
     "calibrate_pair",
     "calibrate_portfolio",
     "calibration_fields",
+    "operating_point",
 ]
 
 Vector = npt.NDArray[np.float64]
@@ -64,6 +79,12 @@ class OperatingPoint:
     quality_share: float  # quality / the strong model's quality
     cost_per_request: float | None
     saving: float | None  # share of the all-strong bill saved; None without costs
+    tie_score: float | None = None  # see metrics.Cut
+    tie_share: float = 0.0
+
+    @property
+    def cut(self) -> Cut:
+        return Cut(self.threshold, self.tie_score, self.tie_share)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,39 +95,63 @@ def calibrate_pair(
     weak: Vector,
     strong: Vector,
     *,
+    draws: Vector,
     target: Target,
     costs: RequestCosts | None,
     models: tuple[str, str],
     cascade: bool,
 ) -> OperatingPoint:
-    """The threshold on ``score`` (high: use the strong model) that meets ``target``."""
+    """The cut on ``score`` (high: use the strong model) that meets ``target``.
+
+    ``draws`` (:func:`~parity.training.metrics.tie_draws`) order prompts with equal scores.
+    """
     strong_model, weak_model = models
-    curve = routing_curve(score, weak, strong)
     if target.kind == "quality":
-        share = curve.share_for_quality(target.value * curve.strong_quality)
-        share = 1.0 if share is None else share
+        bar = target.value * float(np.mean(strong))
+        cut = cut_for_count(score, draws, count_for_quality(score, draws, weak, strong, bar))
     elif target.kind == "strong_share":
-        share = target.value
+        cut = threshold_for_share(score, target.value, draws)
     else:
         share = _budget_share(target, _need_costs(costs), models, cascade=cascade)
-    threshold = threshold_for_share(score, share)
-    routed = score >= threshold
+        cut = threshold_for_share(score, share, draws)
+    return operating_point(
+        cut, score, draws, weak, strong, costs=costs, models=(strong_model, weak_model),
+        cascade=cascade,
+    )  # fmt: skip
+
+
+def operating_point(
+    cut: Cut,
+    score: Vector,
+    draws: Vector,
+    weak: Vector,
+    strong: Vector,
+    *,
+    costs: RequestCosts | None,
+    models: tuple[str, str],
+    cascade: bool,
+) -> OperatingPoint:
+    """Where ``cut`` lands on these prompts: strong calls, quality, cost."""
+    routed = cut.routes(score, draws)
     realised = float(routed.mean())
     quality = float(np.where(routed, strong, weak).mean())
+    top = float(np.mean(strong))
     cost = saving = None
     if costs is not None:
-        weak_cost, strong_cost = costs.of(weak_model), costs.of(strong_model)
+        weak_cost, strong_cost = costs.of(models[1]), costs.of(models[0])
         base = weak_cost if cascade else (1 - realised) * weak_cost
         cost = base + realised * strong_cost
         saving = cost_saving(realised, weak_cost, strong_cost, cascade=cascade)
     return OperatingPoint(
         mode="cascade" if cascade else "router",
-        threshold=threshold,
+        threshold=cut.threshold,
         strong_share=realised,
         quality=quality,
-        quality_share=quality / curve.strong_quality if curve.strong_quality > 0 else 1.0,
+        quality_share=quality / top if top > 0 else 1.0,
         cost_per_request=cost,
         saving=saving,
+        tie_score=cut.tie_score,
+        tie_share=cut.tie_share,
     )
 
 
@@ -167,7 +212,16 @@ def _budget_share(
     extra = strong_cost if cascade else strong_cost - weak_cost
     if extra <= 0:
         return 1.0
-    return float(min(1.0, (per_request - weak_cost) / extra))
+    # a hair under, so that rounding in the cost sum cannot tip it over the budget
+    return float(min(1.0, (per_request - weak_cost) / extra * (1 - 1e-12)))
+
+
+def _tie(point: OperatingPoint, *, flip: bool) -> dict[str, float] | None:
+    """The manifest's tie rule for a cut; ``flip`` for the cascade, stored as ``weak_ok``."""
+    if point.tie_score is None:
+        return None
+    score = 1.0 - point.tie_score if flip else point.tie_score
+    return {"tie_score": score, "tie_share": point.tie_share}
 
 
 def calibration_fields(
@@ -176,25 +230,39 @@ def calibration_fields(
     target: Target,
     costs: RequestCosts | None,
 ) -> dict[str, Any]:
-    """Thresholds for ``target`` from the out-of-fold arrays, as manifest fields."""
+    """Thresholds for ``target`` from the out-of-fold arrays, as manifest fields.
+
+    With held-out arrays (``heldout_*``, written by training with a holdout), the manifest's
+    ``calibration.holdout`` says what each cut gives on prompts that took no part in training.
+    """
     pair = (str(manifest["strong"]), str(manifest["weak"]))
     weak, strong = arrays["weak"], arrays["strong"]
+    draws = tie_draws([str(k) for k in arrays["keys"]])
     router = calibrate_pair(
-        arrays["router"], weak, strong, target=target, costs=costs, models=pair, cascade=False
-    )
+        arrays["router"], weak, strong, draws=draws, target=target, costs=costs, models=pair,
+        cascade=False,
+    )  # fmt: skip
     fields: dict[str, Any] = {
         "threshold": router.threshold,
+        "threshold_tie": _tie(router, flip=False),
         "cascade_threshold": None,
+        "cascade_tie": None,
         "quality_threshold": None,
         "calibration": {"target": target.to_json(), "router": router.to_json()},
     }
+    cuts = {"router": router}
     if "cascade" in arrays:
         cascade = calibrate_pair(
-            arrays["cascade"], weak, strong, target=target, costs=costs, models=pair, cascade=True
-        )
+            arrays["cascade"], weak, strong, draws=draws, target=target, costs=costs,
+            models=pair, cascade=True,
+        )  # fmt: skip
         # Calibrated on 1 - weak_ok: escalating when weak_ok <= 1 - threshold is the same rule.
         fields["cascade_threshold"] = 1.0 - cascade.threshold
+        fields["cascade_tie"] = _tie(cascade, flip=True)
         fields["calibration"]["cascade"] = cascade.to_json()
+        cuts["cascade"] = cascade
+    if "heldout_router" in arrays:
+        fields["calibration"]["holdout"] = _holdout(arrays, cuts, costs, pair)
     if "portfolio_predicted" in arrays and costs is not None:
         models = [str(m) for m in manifest["models"]]
         points = portfolio_curve(
@@ -210,3 +278,23 @@ def calibration_fields(
         fields["quality_threshold"] = chosen.threshold
         fields["calibration"]["portfolio"] = chosen.to_json()
     return fields
+
+
+def _holdout(
+    arrays: Mapping[str, npt.NDArray[Any]],
+    cuts: Mapping[str, OperatingPoint],
+    costs: RequestCosts | None,
+    pair: tuple[str, str],
+) -> dict[str, Any]:
+    """What each calibrated cut gives on the held-out prompts."""
+    weak, strong = arrays["heldout_weak"], arrays["heldout_strong"]
+    draws = tie_draws([str(k) for k in arrays["heldout_keys"]])
+    out: dict[str, Any] = {"prompts": len(weak)}
+    for mode, point in cuts.items():
+        if f"heldout_{mode}" in arrays:
+            landed = operating_point(
+                point.cut, arrays[f"heldout_{mode}"], draws, weak, strong, costs=costs,
+                models=pair, cascade=mode == "cascade",
+            )  # fmt: skip
+            out[mode] = landed.to_json()
+    return out

@@ -1,7 +1,15 @@
-"""Evaluate a trained router on labels it was not trained on, against random and oracle."""
+"""Evaluate a trained router on labels it was not trained on, against the baselines.
+
+Beside the router (and the cascade) it prints random, the oracle, the built-in heuristic, a
+category prior where the labels have categories, and kNN on local embeddings
+(:mod:`parity.training.baselines`). The prior and the kNN are fitted on the artifact's own
+training prompts, read back from the label file the manifest names when it is still there
+unchanged.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -9,20 +17,15 @@ import numpy.typing as npt
 
 from parity.errors import ConfigError
 from parity.training.artifact import LoadedRouter
+from parity.training.baselines import Scorer, baseline_curves
 from parity.training.costs import RequestCosts
-from parity.training.labels import LabelSet, text_key
-from parity.training.metrics import (
-    RoutingCurve,
-    cost_saving,
-    oracle_curve,
-    random_curve,
-    router_metrics,
-    routing_curve,
-)
+from parity.training.embeddings import Embedder
+from parity.training.labels import LabelSet, read_labels, text_key
+from parity.training.metrics import RoutingCurve, cost_saving, router_metrics, routing_curve
 from parity.training.portfolio import portfolio_choices
 from parity.training.store import read_arrays
 
-__all__ = ["EvaluationData", "evaluate_router", "training_keys"]
+__all__ = ["EvaluationData", "evaluate_router", "training_keys", "training_labels"]
 
 Vector = npt.NDArray[np.float64]
 
@@ -51,6 +54,21 @@ def training_keys(router: LoadedRouter) -> set[str]:
     return {str(k) for k in read_arrays(router.path, router.manifest)["keys"]}
 
 
+def training_labels(router: LoadedRouter) -> tuple[LabelSet | None, str | None]:
+    """The artifact's training prompts from the label file it names, or why they cannot be read."""
+    data = router.manifest.get("training_data") or {}
+    path = Path(str(data.get("path") or ""))
+    if not data.get("path") or not path.is_file():
+        return None, f"the training labels ({data.get('path')}) are not on this machine"
+    labels = read_labels(path)
+    if labels.sha256 != data.get("sha256"):
+        return None, f"the training labels ({path}) changed since training"
+    keys = training_keys(router)
+    usable = labels.with_models(router.models)
+    records = tuple(r for r in usable.records if text_key(r.text) in keys)
+    return LabelSet(records, labels.sha256, labels.path), None
+
+
 def evaluate_router(
     router: LoadedRouter,
     labels: LabelSet,
@@ -58,21 +76,34 @@ def evaluate_router(
     costs: RequestCosts | None = None,
     target: float = 0.95,
     include_training: bool = False,
+    knn_embedder: Embedder | None = None,
+    knn_name: str = "knn (MiniLM)",
+    heuristic: Scorer | None = None,
 ) -> dict[str, Any]:
-    """APGR, CPT(50%), CPT(80%), the share for ``target`` and its saving, per router."""
+    """APGR, CPT(50%), CPT(80%), the share for ``target`` and its saving, per router.
+
+    ``knn_embedder`` embeds for the kNN baseline (None: TF-IDF kNN, named ``knn_name``);
+    ``heuristic`` scores a text for the heuristic baseline (the CLI passes the built-in one).
+    """
     data = EvaluationData(labels, router, include_training=include_training)
     rows = data.labels
     weak, strong = rows.scores(router.weak), rows.scores(router.strong)
     costs = costs or _manifest_costs(router)
     curves: dict[str, RoutingCurve] = {
         "router": routing_curve(router.difficulties(rows.texts()), weak, strong),
-        "random": random_curve(weak, strong),
-        "oracle": oracle_curve(weak, strong),
     }
     answers = [r.responses.get(router.weak) for r in rows.records]
     if router.has_cascade and all(a is not None for a in answers):
         weak_ok = router.weak_ok_many(rows.texts(), [a or "" for a in answers])
         curves["cascade"] = routing_curve(1.0 - weak_ok, weak, strong)
+    train, why = training_labels(router)
+    baselines = baseline_curves(
+        rows, (router.strong, router.weak), train=train, embedder=knn_embedder,
+        heuristic=heuristic, knn_name=knn_name,
+    )  # fmt: skip
+    curves |= baselines.curves
+    if why is not None:
+        baselines.skipped = {name: why for name in baselines.skipped}
     report: dict[str, Any] = {
         "labels": rows.path,
         "evaluated": len(rows),
@@ -81,6 +112,7 @@ def evaluate_router(
         "target": target,
         "costs": None if costs is None else {"usd": dict(costs.usd), "source": costs.source},
         "routers": {},
+        "baselines_skipped": baselines.skipped,
     }
     for name, curve in curves.items():
         report["routers"][name] = _summary(curve, target, costs, router, cascade=name == "cascade")
@@ -116,11 +148,11 @@ def _at_thresholds(
     """Where the artifact's own thresholds land on these labels."""
     out: dict[str, Any] = {}
     difficulty = router.difficulties(rows.texts())
-    out["router"] = _point(difficulty >= router.threshold, weak, strong)
+    out["router"] = _point(router.strong_mask(rows.texts(), difficulty), weak, strong)
     if "cascade" in curves and router.cascade_threshold is not None:
         answers = [r.responses[router.weak] for r in rows.records]
         weak_ok = router.weak_ok_many(rows.texts(), answers)
-        out["cascade"] = _point(weak_ok <= router.cascade_threshold, weak, strong)
+        out["cascade"] = _point(router.escalate_mask(rows.texts(), weak_ok), weak, strong)
     if router.quality_threshold is not None and router.costs is not None:
         predicted = router.quality_matrix(rows.texts())
         actual = np.column_stack([rows.scores(m) for m in router.models])

@@ -1,4 +1,4 @@
-"""Label files (DESIGN.md's contract): one JSON object per line, each a prompt and its scores.
+"""Label files (contract: docs/router.md): one JSON object per line, a prompt and its scores.
 
 Any valid label file is accepted, whoever wrote it: the RouteLLM-derived files in
 ``examples/labels/`` and ``parity gaptest labels`` produce the same format.

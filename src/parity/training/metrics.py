@@ -14,6 +14,7 @@ gives on average; this makes every metric here exact for the data, with no thres
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,14 +22,19 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "Cut",
     "RouterMetrics",
     "RoutingCurve",
     "cost_saving",
+    "count_for_quality",
+    "cut_for_count",
     "oracle_curve",
     "random_curve",
     "router_metrics",
     "routing_curve",
+    "routing_order",
     "threshold_for_share",
+    "tie_draws",
 ]
 
 Vector = npt.NDArray[np.float64]
@@ -105,19 +111,91 @@ def oracle_curve(weak: Vector, strong: Vector) -> RoutingCurve:
     return routing_curve(np.asarray(strong) - np.asarray(weak), weak, strong)
 
 
-def threshold_for_share(score: Vector, share: float) -> float:
-    """A threshold on ``score`` that sends about ``share`` of these prompts to the strong model.
+def tie_draws(keys: Sequence[str]) -> Vector:
+    """A fixed number in [0, 1) per prompt, from its text key (a SHA-256 hex prefix).
 
-    It sits halfway between the last score sent and the first kept, so that a retrained model
-    with a slightly different scale still lands on the same side.
+    It breaks ties between equal scores the same way at calibration and at run time, so a
+    repeated prompt always goes to the same model.
     """
-    ordered = np.sort(np.asarray(score, dtype=np.float64))[::-1]
-    k = min(len(ordered), max(0, math.ceil(share * len(ordered) - 1e-9)))
-    if k == 0:
-        return float(ordered[0]) + 1e-6
-    if k == len(ordered):
-        return float(ordered[-1])
-    return float((ordered[k - 1] + ordered[k]) / 2)
+    return np.array([int(str(k)[:13], 16) / 16.0**13 for k in keys], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Which prompts go strong: a score at or above ``threshold``, and, of the prompts whose
+    score equals ``tie_score`` (a block of ties that straddled the target), those whose
+    :func:`tie_draws` number is below ``tie_share``.
+    """
+
+    threshold: float
+    tie_score: float | None = None
+    tie_share: float = 0.0
+
+    def routes(self, score: npt.ArrayLike, draws: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        values = np.asarray(score, dtype=np.float64)
+        strong: npt.NDArray[np.bool_] = values >= self.threshold
+        if self.tie_score is not None:
+            tied = np.abs(values - self.tie_score) <= 1e-12
+            strong |= tied & (np.asarray(draws, dtype=np.float64) < self.tie_share)
+        return strong
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None, threshold: float) -> Cut:
+        """The cut a manifest describes (``threshold`` alone for artifacts without ties)."""
+        if not data or data.get("tie_score") is None:
+            return cls(threshold)
+        return cls(threshold, float(data["tie_score"]), float(data["tie_share"]))
+
+
+def routing_order(score: Vector, draws: Vector) -> npt.NDArray[np.intp]:
+    """Prompts in the order a cut sends them strong: highest score first, ties by draw."""
+    order: npt.NDArray[np.intp] = np.lexsort((np.asarray(draws), -np.asarray(score)))
+    return order
+
+
+def cut_for_count(score: Vector, draws: Vector, count: int) -> Cut:
+    """The cut that sends exactly ``count`` of these prompts to the strong model.
+
+    A threshold sits halfway between the last score sent and the next one, so that a retrained
+    model with a slightly different scale still lands on the same side. When ``count`` ends
+    inside a block of equal scores, the block goes strong only for the prompts whose draw is
+    below ``tie_share``, chosen so that exactly ``count`` go: never more.
+    """
+    values = np.asarray(score, dtype=np.float64)
+    n = len(values)
+    if count <= 0:
+        return Cut(float(values.max()) + 1e-6)
+    if count >= n:
+        return Cut(float(values.min()))
+    ordered = values[routing_order(values, draws)]
+    last, first_kept = float(ordered[count - 1]), float(ordered[count])
+    if last > first_kept:
+        return Cut((last + first_kept) / 2)
+    higher = values[values > last + 1e-12]
+    threshold = (last + float(higher.min())) / 2 if higher.size else last + 1e-6
+    tied = np.sort(np.asarray(draws, dtype=np.float64)[np.abs(values - last) <= 1e-12])
+    need = count - higher.size
+    return Cut(threshold, last, float((tied[need - 1] + tied[need]) / 2))
+
+
+def threshold_for_share(score: Vector, share: float, draws: Vector) -> Cut:
+    """The cut that sends at most ``share`` of these prompts (rounded down) to the strong model."""
+    n = len(score)
+    return cut_for_count(score, draws, min(n, max(0, math.floor(share * n + 1e-9))))
+
+
+def count_for_quality(
+    score: Vector, draws: Vector, weak: Vector, strong: Vector, bar: float
+) -> int:
+    """The fewest strong calls, in cut order, whose quality on these prompts reaches ``bar``."""
+    order = routing_order(score, draws)
+    n = len(score)
+    quality = float(np.mean(weak)) + np.r_[0.0, np.cumsum((strong - weak)[order])] / n
+    reached = np.flatnonzero(quality >= bar - 1e-12)
+    return int(reached[0]) if reached.size else n
 
 
 def cost_saving(share: float, weak_cost: float, strong_cost: float, *, cascade: bool) -> float:

@@ -1,5 +1,11 @@
 """Train a router from a label file: choose by cross-validated APGR, fit, calibrate, save.
 
+Choosing a candidate and calibrating its threshold on the same out-of-fold scores would reuse
+the luck that made it win. So the scores calibration reads are **nested**: for each outer fold,
+the candidate is chosen by an inner cross-validation on the other folds only, fitted there,
+and scores the outer fold. By default a seeded 20% of the labels is also held out of all of
+it; the manifest reports what the calibrated thresholds give on those prompts.
+
 The target a prompt router learns is the probability that the strong model's answer is better
 than the weak one's: ``(1 + strong score - weak score) / 2``, so a clear win is 1, a tie 0.5
 and a graded judge score stays graded. Ranking prompts by it is ranking them by the expected
@@ -50,7 +56,8 @@ class TrainConfig:
     tolerance: float = 0.01  # APGR within which the cheaper candidate is preferred
     folds: int = 5
     seed: int = 0
-    holdout: float = 0.0
+    holdout: float = 0.2
+    inner_folds: int = 3  # of the nested cross-validation behind calibration
     cascade: bool = True
     target: Target = field(default_factory=lambda: Target("quality", 0.95))
     prices: Mapping[str, float] = field(default_factory=dict)
@@ -133,6 +140,47 @@ def _select(
     return _Selection(chosen, routing, table)
 
 
+def _nested(
+    candidates: list[Candidate],
+    batch: Batch,
+    target: Vector,
+    *,
+    scores: tuple[Vector, Vector],
+    folds: _FOLDS,
+    config: TrainConfig,
+    embedder: CachedEmbedder | None,
+    invert: bool,
+    plain: _Selection,
+) -> tuple[Vector, list[str]]:
+    """Out-of-fold scores where each outer fold's candidate was chosen without that fold.
+
+    With one candidate there is no choice to leak, and the plain out-of-fold scores are used.
+    """
+    if len(candidates) == 1:
+        return plain.oof, [plain.candidate.name] * len(folds)
+    weak, strong = scores
+    routing = np.zeros(len(batch))
+    chosen: list[str] = []
+    for number, test in enumerate(folds):
+        rest = np.setdiff1d(np.arange(len(batch)), test)
+        inner = fold_indices(len(rest), config.inner_folds, config.seed + 1000 + number)
+        pick = _select(
+            candidates,
+            batch.take(rest),
+            target[rest],
+            scores=(weak[rest], strong[rest]),
+            folds=inner,
+            embedder=embedder,
+            invert=invert,
+            tolerance=config.tolerance,
+        ).candidate
+        fitted = Predictor(pick, embedder).fit(batch.take(rest), target[rest])
+        predicted = fitted.predict(batch.take(test))
+        routing[test] = 1.0 - predicted if invert else predicted
+        chosen.append(pick.name)
+    return routing, chosen
+
+
 @dataclass
 class _Parts:
     """What the artifact will hold, filled in step by step."""
@@ -141,9 +189,17 @@ class _Parts:
     pickles: dict[str, object] = field(default_factory=dict)
     arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
 
-    def add(self, role: str, file: str, predictor: Predictor, selection: _Selection) -> None:
+    def add(
+        self,
+        role: str,
+        file: str,
+        predictor: Predictor,
+        selection: _Selection,
+        nested: tuple[Vector, list[str]],
+    ) -> None:
         self.pickles[file] = predictor
-        self.arrays[role] = selection.oof
+        self.arrays[role] = nested[0]
+        self.manifest["metrics"].setdefault("nested_choices", {})[role] = nested[1]
         self.manifest[role] = {
             "file": file,
             "candidate": selection.candidate.name,
@@ -192,9 +248,38 @@ def train_router(
     _train_cascade(train, config, folds, embedder, parts)
     if config.also:
         _train_portfolio(train, config, chosen, folds=folds, embedder=embedder, parts=parts)
+    if heldout is not None:
+        parts.arrays |= _heldout_arrays(heldout, config, parts)
     parts.manifest |= calibration_fields(parts.arrays, parts.manifest, config.target, costs)
     _save(parts, out, heldout)
     return parts.manifest
+
+
+def _choose_and_fit(
+    role: str,
+    candidates: list[Candidate],
+    batch: Batch,
+    target: Vector,
+    *,
+    config: TrainConfig,
+    folds: _FOLDS,
+    embedder: CachedEmbedder | None,
+    parts: _Parts,
+) -> Candidate:
+    """Choose ``role``'s candidate by cross-validation, score it nested, fit it on everything."""
+    invert = role == "cascade"  # the cascade predicts weak_ok: high means stay weak
+    scores = (parts.arrays["weak"], parts.arrays["strong"])
+    selection = _select(
+        candidates, batch, target, scores=scores, folds=folds, embedder=embedder,
+        invert=invert, tolerance=config.tolerance,
+    )  # fmt: skip
+    nested = _nested(
+        candidates, batch, target, scores=scores, folds=folds, config=config,
+        embedder=embedder, invert=invert, plain=selection,
+    )  # fmt: skip
+    predictor = Predictor(selection.candidate, embedder).fit(batch, target)
+    parts.add(role, f"{role}.pkl", predictor, selection, nested)
+    return selection.candidate
 
 
 def _train_prompt_router(
@@ -204,24 +289,13 @@ def _train_prompt_router(
     embedder: CachedEmbedder | None,
     parts: _Parts,
 ) -> Candidate:
-    batch = Batch(train.texts())
     weak, strong = parts.arrays["weak"], parts.arrays["strong"]
     win = (1.0 + strong - weak) / 2.0
     candidates = router_candidates(config.learners, embedder is not None, config.candidates)
-    selection = _select(
-        candidates,
-        batch,
-        win,
-        scores=(weak, strong),
-        folds=folds,
-        embedder=embedder,
-        invert=False,
-        tolerance=config.tolerance,
-    )
-    parts.add(
-        "router", "router.pkl", Predictor(selection.candidate, embedder).fit(batch, win), selection
-    )
-    return selection.candidate
+    return _choose_and_fit(
+        "router", candidates, Batch(train.texts()), win, config=config, folds=folds,
+        embedder=embedder, parts=parts,
+    )  # fmt: skip
 
 
 def _save(parts: _Parts, out: Path, heldout: LabelSet | None) -> None:
@@ -250,19 +324,10 @@ def _train_cascade(
     if not config.cascade or not candidates or any(a is None for a in answers):
         return
     batch = Batch(train.texts(), [a or "" for a in answers])
-    weak, strong = parts.arrays["weak"], parts.arrays["strong"]
-    selection = _select(
-        candidates,
-        batch,
-        weak,
-        scores=(weak, strong),
-        folds=folds,
-        embedder=embedder,
-        invert=True,
-        tolerance=config.tolerance,
-    )
-    predictor = Predictor(selection.candidate, embedder).fit(batch, weak)
-    parts.add("cascade", "cascade.pkl", predictor, selection)
+    _choose_and_fit(
+        "cascade", candidates, batch, parts.arrays["weak"], config=config, folds=folds,
+        embedder=embedder, parts=parts,
+    )  # fmt: skip
 
 
 def _train_portfolio(
@@ -287,6 +352,24 @@ def _train_portfolio(
     parts.arrays["portfolio_predicted"] = np.column_stack(predicted)
     parts.arrays["portfolio_actual"] = np.column_stack(actual)
     parts.manifest["portfolio"] = {"file": "quality.pkl", "candidate": candidate.name}
+
+
+def _heldout_arrays(heldout: LabelSet, config: TrainConfig, parts: _Parts) -> dict[str, Vector]:
+    """The final models' scores on the held-out prompts, for the manifest's holdout figures."""
+    texts = heldout.texts()
+    router = parts.pickles["router.pkl"]
+    assert isinstance(router, Predictor)
+    arrays: dict[str, Any] = {
+        "heldout_keys": np.array([text_key(t) for t in texts]),
+        "heldout_weak": heldout.scores(config.weak),
+        "heldout_strong": heldout.scores(config.strong),
+        "heldout_router": router.predict(Batch(texts)),
+    }
+    cascade = parts.pickles.get("cascade.pkl")
+    answers = [r.responses.get(config.weak) for r in heldout.records]
+    if isinstance(cascade, Predictor) and all(a is not None for a in answers):
+        arrays["heldout_cascade"] = 1.0 - cascade.predict(Batch(texts, [a or "" for a in answers]))
+    return arrays
 
 
 def _split(labels: LabelSet, holdout: float, seed: int) -> tuple[LabelSet, LabelSet | None]:
@@ -317,6 +400,7 @@ def _base_manifest(
         "folds": config.folds,
         "seed": config.seed,
         "holdout": config.holdout,
+        "inner_folds": config.inner_folds,
         "apgr_tolerance": config.tolerance,
         "cascade": config.cascade,
     }

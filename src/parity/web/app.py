@@ -20,8 +20,10 @@ from starlette.types import ASGIApp
 from parity.gateway.runtime import Runtime
 from parity.web.auth import AdminGate, SignIn
 from parity.web.board import Dashboard, runs_dir_from, template_environment
+from parity.web.pages.canary import CanaryPage
 from parity.web.pages.costs import Costs
 from parity.web.pages.gaptests import GapTests
+from parity.web.pages.guards import GuardsPage
 from parity.web.pages.judge import BlindJudge
 from parity.web.pages.overview import Overview
 from parity.web.pages.privacy import PrivacyAudit
@@ -49,10 +51,12 @@ def build_ui(runtime: Runtime, *, prefix: str = "/ui", runs_dir: Path | None = N
         Overview(board),
         Requests(board),
         PrivacyAudit(board),
+        GuardsPage(board),
         BlindJudge(board),  # before GapTests: its /gaptests/{run:path} would take …/judge
         GapTests(board),
         RouterPage(board),
         Costs(board),
+        CanaryPage(board),
     )
     for page in pages:
         routes += page.routes()

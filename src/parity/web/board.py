@@ -28,9 +28,11 @@ NAV = (
     ("overview", "Overview", "/"),
     ("requests", "Requests", "/requests"),
     ("privacy", "Privacy audit", "/privacy"),
+    ("guards", "Safety guards", "/guards"),
     ("gaptests", "Gap tests", "/gaptests"),
     ("router", "Router", "/router"),
     ("costs", "Costs", "/costs"),
+    ("canary", "Canary", "/canary"),
 )
 """(key, label, path under the prefix) of each page in the navigation, in order."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from parity.errors import ConfigError
+from parity.errors import InputError
 from parity.evaluation.records import Answer, Item, Verdict
 
 __all__ = [
@@ -101,10 +101,10 @@ def parse_judge_option(text: str) -> tuple[str | None, str, dict[str, str]]:
     for part in filter(None, rest.split(",")):
         key, sep, value = part.partition("=")
         if not sep:
-            raise ConfigError(f"judge option '{part}' in '{text}' must look like key=value")
+            raise InputError(f"judge option '{part}' in '{text}' must look like key=value")
         options[key.strip()] = value.strip()
     if not head.strip():
-        raise ConfigError(f"no judge kind in '{text}'")
+        raise InputError(f"no judge kind in '{text}'")
     return (category.strip() if category else None), head.strip(), options
 
 
@@ -146,7 +146,7 @@ class JudgePlan:
             factory = registry.get(kind)
             if factory is None:
                 known = ", ".join(sorted(registry))
-                raise ConfigError(f"unknown judge '{kind}' (known: {known})")
+                raise InputError(f"unknown judge '{kind}' (known: {known})")
             judge = factory(dict(options), context)
             if category is None:
                 plan.default.append(judge)

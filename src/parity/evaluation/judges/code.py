@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from parity.errors import ConfigError
+from parity.errors import InputError
 from parity.evaluation.judges.base import JudgeContext, judge_name
 from parity.evaluation.records import Answer, Item, Verdict
 
@@ -92,7 +92,7 @@ class CodeJudge:
             self.memory_mb = int(options.get("memory_mb", 512))
             parallel = int(options.get("parallel", os.cpu_count() or 1))
         except ValueError as exc:
-            raise ConfigError(f"code judge: {exc}") from exc
+            raise InputError(f"code judge: {exc}") from exc
         self.python = str(options.get("python", sys.executable))
         self._parallel = max(1, parallel)
         self._gate: asyncio.Semaphore | None = None

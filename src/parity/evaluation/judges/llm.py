@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from parity.errors import ConfigError, ParityError
+from parity.errors import InputError, ParityError
 from parity.evaluation.judges.base import JudgeContext, ModelCaller, judge_name
 from parity.evaluation.records import TIE, Answer, Item, Verdict
 
@@ -96,9 +96,9 @@ class _LLMJudge:
     def __init__(self, options: dict[str, Any], context: JudgeContext):
         model = options.get("model")
         if not model:
-            raise ConfigError(f"the {self.kind} judge needs a judge model: {self.kind}:model=ID")
+            raise InputError(f"the {self.kind} judge needs a judge model: {self.kind}:model=ID")
         if context.caller is None:
-            raise ConfigError(f"the {self.kind} judge needs the models of a config to call")
+            raise InputError(f"the {self.kind} judge needs the models of a config to call")
         self.model = str(model)
         self.caller: ModelCaller = context.caller
         self.max_tokens = int(options.get("max_tokens", 512))

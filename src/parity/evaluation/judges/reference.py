@@ -19,7 +19,7 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from parity.errors import ConfigError
+from parity.errors import InputError
 from parity.evaluation.judges.base import JudgeContext, ScoreJudge, judge_name
 from parity.evaluation.records import Answer, Item
 
@@ -60,7 +60,7 @@ def flag(options: Mapping[str, Any], key: str, default: bool = False) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"judge option {key} must be true or false, got {value!r}")
+    raise InputError(f"judge option {key} must be true or false, got {value!r}")
 
 
 def normalise(text: str) -> str:
@@ -157,7 +157,7 @@ class RegexJudge(ScoreJudge):
         try:
             return re.compile(pattern, self.flags)
         except re.error as exc:
-            raise ConfigError(f"regex judge: bad pattern {pattern!r}: {exc}") from exc
+            raise InputError(f"regex judge: bad pattern {pattern!r}: {exc}") from exc
 
     def score(self, item: Item, answer: Answer) -> tuple[float, str] | None:
         pattern = self.pattern
@@ -179,7 +179,7 @@ class NumericJudge(ScoreJudge):
         self.name = judge_name("numeric", options)
         self.rule = str(options.get("rule", "final"))
         if self.rule not in self.RULES:
-            raise ConfigError(f"numeric judge: rule must be one of {self.RULES}, got {self.rule}")
+            raise InputError(f"numeric judge: rule must be one of {self.RULES}, got {self.rule}")
         self.tolerance = float(options.get("tolerance", 1e-6))
 
     def score(self, item: Item, answer: Answer) -> tuple[float, str] | None:

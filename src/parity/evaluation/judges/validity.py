@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from parity.errors import ConfigError
+from parity.errors import InputError
 from parity.evaluation.judges.base import JudgeContext, ScoreJudge, judge_name
 from parity.evaluation.judges.reference import flag
 from parity.evaluation.records import Answer, Item
@@ -30,7 +30,7 @@ def schema_problem(instance: Any, schema: dict[str, Any]) -> str | None:
     try:
         import jsonschema
     except ImportError as exc:  # pragma: no cover - jsonschema is a dependency
-        raise ConfigError("schema checks need the jsonschema package") from exc
+        raise InputError("schema checks need the jsonschema package") from exc
     validator_class = jsonschema.validators.validator_for(schema)
     errors = sorted(validator_class(schema).iter_errors(instance), key=lambda e: list(e.path))
     if not errors:
@@ -48,9 +48,9 @@ def _load_schema(value: Any, base: Path) -> dict[str, Any]:
     try:
         data = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
-        raise ConfigError(f"json judge: cannot read schema {path}: {exc}") from exc
+        raise InputError(f"json judge: cannot read schema {path}: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"json judge: schema {path} is not a JSON object")
+        raise InputError(f"json judge: schema {path} is not a JSON object")
     return data
 
 

@@ -8,9 +8,7 @@ parameterised; every failure is an OpenAI-style error body. See docs/keys.md for
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -20,24 +18,18 @@ from parity.errors import (
     InvalidField,
     InvalidJSON,
     NotFound,
-    ParityError,
     PermissionDenied,
-    http_status,
 )
-from parity.gateway.asgi import ClientGone, Receive, Scope, Send, read_body, send_bytes
-from parity.gateway.protocol import error_bytes
+from parity.gateway.asgi import Receive, Scope, Send, read_body
 from parity.gateway.runtime import Runtime
+from parity.gateway.serving.replies import answer
 from parity.routing.plan import Caller
 from parity.store.keys import KeyCreate, KeyStore, StoredKey, check_key_name, check_rights
 
 __all__ = ["KEYS_PATH", "AdminKeys", "KeyCreate"]
 
-log = logging.getLogger("parity.gateway")
-
 KEYS_PATH = "/admin/keys"
 _BODY_LIMIT = 64 * 1024
-_JSON = (b"content-type", b"application/json")
-_NO_MODEL = (b"x-parity-model", b"none")
 
 
 def _parse(raw: bytes) -> KeyCreate:
@@ -82,13 +74,13 @@ class AdminKeys:
         self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
     ) -> None:
         """GET and POST /admin/keys."""
-        await self._answer(send, request_id, self._collection(scope, receive))
+        await answer(send, request_id, self._collection(scope, receive))
 
     async def item(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
     ) -> None:
         """GET and DELETE /admin/keys/{name}."""
-        await self._answer(send, request_id, self._item(scope))
+        await answer(send, request_id, self._item(scope))
 
     async def _collection(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
         self._admin(scope)
@@ -130,19 +122,3 @@ class AdminKeys:
             )
         aliases = set(self.rt.router.names) - set(self.rt.deployments)
         check_rights(spec.models, spec.routes, deployments=self.rt.deployments, aliases=aliases)
-
-    async def _answer(self, send: Send, request_id: str, work: Awaitable[tuple[int, Any]]) -> None:
-        headers = [_JSON, (b"x-parity-request-id", request_id.encode()), _NO_MODEL]
-        try:
-            status, body = await work
-            payload = orjson.dumps(body)
-        except ClientGone:
-            return
-        except ParityError as exc:
-            status, payload = http_status(exc), error_bytes(exc)
-            headers += exc.headers()
-        except Exception as exc:
-            log.exception("admin request %s failed", request_id)
-            error = ParityError(f"internal error: {type(exc).__name__}")
-            status, payload = error.status, error_bytes(error)
-        await send_bytes(send, status, headers, payload)

@@ -50,7 +50,11 @@ class SignalContext:
         values = self.group(head)
         if not rest:
             return values.get("score", values)
-        return values.get(rest)
+        name, _, deeper = rest.partition(".")
+        found = values.get(name)
+        for part in deeper.split(".") if deeper else ():  # caller.metadata.team
+            found = found.get(part) if isinstance(found, dict) else None
+        return found
 
     def trace(self) -> dict[str, Any]:
         """Every computed signal with its cost in microseconds (JSON-ready)."""

@@ -1,14 +1,14 @@
 """The privacy signal as routing rules see it: privacy.sensitive, privacy.classes, …
 
-Detection itself lives in ``privacy.py``; this adapter fails closed when the detector raises.
+Detection itself lives in ``parity.privacy``; this adapter fails closed when the detector raises.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from parity.privacy.detector import PrivacyDetector, PrivacyFindings
 from parity.routing.plan import RouteRequest
-from parity.routing.signals.privacy import PrivacyDetector, PrivacyFindings
 
 __all__ = ["PrivacySignal"]
 

@@ -34,7 +34,7 @@ __all__ = ["FIELDS", "Costs", "NumberField", "read_inputs"]
 
 @dataclass(frozen=True, slots=True)
 class NumberField:
-    """One numeric assumption on the form; ``default`` None means 'from the catalog or seeds'."""
+    """One numeric assumption on the form; ``default`` None: 'from the catalog or sources.md'."""
 
     name: str
     label: str
@@ -55,7 +55,7 @@ FIELDS = (
     NumberField("gpus_per_replica", "GPUs per model copy", None, 1, 1024, "blank: from the model",
                 step="1"),
     NumberField("throughput_per_gpu", "Tokens/s per GPU", None, 0.001,
-                hint="blank: the card's or the seeds'"),
+                hint="blank: the card's or docs/sources.md S1's"),
     NumberField("max_utilisation", "Max utilisation at peak", 1.0, 0.01, 1.0),
     NumberField("lease_per_gpu_month", "Lease (USD per GPU-month)", None,
                 hint="blank: the GPU's sourced lease"),
@@ -67,7 +67,7 @@ FIELDS = (
     NumberField("pue", "PUE", 1.0, 1.0),
     NumberField("engineer_fte", "Engineers running it (FTE)", 0.0),
     NumberField("engineer_cost", "USD per engineer-year", DEFAULT_ENGINEER_USD,
-                hint="a placeholder, not from the seeds"),
+                hint="a placeholder, not from sources.md"),
     NumberField("other_per_year", "Other fixed USD per year", 0.0),
     NumberField("frontier_share", "Hybrid: share of tokens to the API (0-1)", None, 0.0, 1.0,
                 "blank: no hybrid"),

@@ -41,7 +41,9 @@ class Overview:
         try:
             frontier, local = counterfactual_prices(self.board.settings.models)
         except ValueError as exc:
-            return None, None, str(exc)
+            source = self.board.settings.source or "parity.yaml (serve --config)"
+            where = f"{exc} in {source}; the saving compares with the priciest vendor model"
+            return None, None, f"{where} and the cheapest on_prem one"
         return frontier, local, ""
 
     def _context(self, since: float | None) -> dict[str, Any]:
@@ -86,6 +88,7 @@ class Overview:
             "bucket": {view.MINUTES: "5 minutes", view.HOUR: "hour"}.get(size, "day"),
             "requests": len(rows),
             "errors": sum(r.status >= 400 for r in rows),
+            "estimated_requests": sum(r.usage_estimated for r in rows),
             "traffic_chart": traffic,
             "money_chart": money,
             "mix": mix,

@@ -136,8 +136,10 @@ class Requests:
                 active="requests",
             )
         trace = row.trace or {}
+        notes = await run_in_threadpool(self.board.ledger.feedback, [row.request_id])
         context = {
             "row": row,
+            "feedback": notes.get(row.request_id, []),
             "request_id": request_id,
             "trace": trace,
             "signals": _signals(trace),

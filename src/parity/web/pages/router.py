@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from parity.errors import ConfigError
+from parity.routing.signals.difficulty import HEURISTIC_THRESHOLD
 from parity.web.board import Dashboard
 from parity.web.charts import PALETTE, Series, xy_chart
 
@@ -23,10 +24,18 @@ __all__ = ["RouterPage", "router_view"]
 STEPS = 101
 
 
-def _operating_point(score: Any, weak: Any, strong: Any, threshold: float) -> dict[str, float]:
+def _operating_point(
+    arrays: Any, threshold: float, tie: dict[str, float] | None
+) -> dict[str, float]:
+    """Where the cut in force lands on the out-of-fold scores (ties split as the gateway does)."""
     import numpy as np  # only when a router is shown: keeps numpy off `parity serve` start
 
-    routed = np.asarray(score) >= threshold
+    from parity.training.metrics import Cut, tie_draws
+
+    score, weak, strong = arrays["router"], arrays["weak"], arrays["strong"]
+    routed = Cut.from_json(tie, threshold).routes(
+        score, tie_draws([str(k) for k in arrays["keys"]])
+    )
     quality = float(np.where(routed, strong, weak).mean())
     best = float(np.mean(strong))
     return {
@@ -94,12 +103,13 @@ def router_view(path: Path, override: float | None) -> dict[str, Any]:
 
     manifest = read_manifest(path)
     arrays = read_arrays(path, manifest)
-    for key in ("router", "weak", "strong"):
+    for key in ("router", "weak", "strong", "keys"):
         if key not in arrays:
             raise ConfigError(f"the artifact's oof.npz lacks {key!r}", path=str(path))
     calibrated = float(manifest["threshold"])
     threshold = calibrated if override is None else override
-    point = _operating_point(arrays["router"], arrays["weak"], arrays["strong"], threshold)
+    tie = manifest.get("threshold_tie") if override is None else None
+    point = _operating_point(arrays, threshold, tie)
     curves = artifact_curves(arrays)
     metrics = manifest.get("metrics") or {}
     return {
@@ -143,6 +153,6 @@ class RouterPage:
                 context["problem"] = str(exc)
         else:
             context["heuristic_threshold"] = (
-                difficulty.threshold if difficulty.threshold is not None else 0.5
+                difficulty.threshold if difficulty.threshold is not None else HEURISTIC_THRESHOLD
             )
         return self.board.render(request, "router.html", context, active="router")

@@ -1,0 +1,1 @@
+"""The Anthropic Messages API front door: its wire, event stream and error format."""

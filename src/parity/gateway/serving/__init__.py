@@ -1,0 +1,1 @@
+"""The serving core: plan -> admit -> mask -> execute -> restore -> account, once for every door."""

@@ -1,0 +1,1 @@
+"""OpenTelemetry spans of the gateway, with the GenAI semantic conventions (parity[otel])."""
