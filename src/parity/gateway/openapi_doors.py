@@ -365,7 +365,8 @@ def _messages_operations() -> dict[tuple[str, str], Operation]:
     }
     count: Operation = {
         "operationId": "countMessageTokens",
-        "summary": "The prompt's input tokens (estimated: about four characters a token).",
+        "summary": "The prompt's input tokens: the embedded model's tokenizer and chat "
+        "template; for other deployments an estimate (about four characters a token).",
         "tags": ["messages"],
         "requestBody": {"required": True, **json_content("CountTokensRequest")},
         "responses": {

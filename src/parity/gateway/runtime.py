@@ -16,6 +16,7 @@ from parity.gateway.limits import Limits
 from parity.guards import GuardSet
 from parity.providers.base import Provider
 from parity.providers.local import LocalModelServer
+from parity.providers.local_tokens import CountedProvider
 from parity.providers.registry import registry
 from parity.routing.budget import SpendTracker
 from parity.routing.executor import Executor
@@ -156,6 +157,9 @@ class Runtime:
                 provider = factories[deployment.provider](deployment, self.env)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from exc
+            local = self.local_servers.get(model_id)
+            if local is not None:  # its streams report no usage: counted with its tokenizer
+                provider = CountedProvider(provider, local.tokenizer)
             if self.tracing is not None:
                 provider = TracedProvider(provider, self.tracing)
             self.providers[model_id] = provider

@@ -24,6 +24,7 @@ import aiohttp
 
 from parity.config import LocalModelSettings
 from parity.errors import ConfigError, Unavailable
+from parity.providers.local_tokens import LocalTokenizer
 
 __all__ = ["LocalModelServer", "default_model_path"]
 
@@ -86,6 +87,9 @@ class LocalModelServer:
         self.lora_path = Path(lora_path).expanduser() if lora_path else None
         if self.lora_path is not None and not self.lora_path.is_file():
             raise ConfigError(f"the LoRA adapter does not exist: {self.lora_path}")
+        # the model's own tokenizer, for the usage the server's streams leave out (an adapter
+        # changes no token: the base file's vocabulary is the adapter's)
+        self.tokenizer = LocalTokenizer(self.model_path)
         self.port = settings.port or _free_port()
         self.log_path = Path(tempfile.gettempdir()) / f"parity-llama-{os.getpid()}-{self.port}.log"
         self.restarts = 0
@@ -136,6 +140,7 @@ class LocalModelServer:
         """Start the child and wait until it answers; raise Unavailable if it never does."""
         await self._spawn()
         await self._wait_healthy(self.settings.startup_timeout_s)
+        await asyncio.to_thread(self.tokenizer.load)  # once, not on the first request
         self._supervisor = asyncio.create_task(self._supervise(), name="parity-local-supervisor")
 
     async def _spawn(self) -> None:

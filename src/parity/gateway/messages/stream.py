@@ -2,8 +2,8 @@
 
 The order is Anthropic's: ``message_start``, then per content block ``content_block_start``,
 its deltas (``text_delta``, ``input_json_delta``) and ``content_block_stop``, then
-``message_delta`` (stop reason, output tokens) and ``message_stop``. Blocks never interleave:
-a new block closes the one before it, as Anthropic's own streams do.
+``message_delta`` (stop reason, the final input and output tokens) and ``message_stop``.
+Blocks never interleave: a new block closes the one before it, as Anthropic's own streams do.
 """
 
 from __future__ import annotations
@@ -125,7 +125,12 @@ class MessageEvents:
                 "stop_reason": STOP_REASONS.get(str(reason), "end_turn"),
                 "stop_sequence": None,
             },
-            "usage": {"output_tokens": counted["output_tokens"]},
+            # the whole call's counts: message_start's input_tokens was Parity's estimate,
+            # made before the upstream said (the Anthropic SDK takes the final one from here)
+            "usage": {
+                "input_tokens": counted["input_tokens"],
+                "output_tokens": counted["output_tokens"],
+            },
         }
         return [*self._close(), delta, {"type": "message_stop"}]
 

@@ -78,9 +78,12 @@ class ChatFrames:
     async def end(self, usage: Usage) -> bytes:
         """``data: [DONE]``, after the usage chunk Parity counted when the upstream sent none.
 
-        When the client asked for usage and the upstream gave none (llama.cpp's server does
-        not), Parity sends the final usage chunk itself, marked ``"estimated": true``: output
-        tokens are the content chunks (one token each from llama.cpp), input tokens ~4 chars each.
+        When the client asked for usage and the upstream gave none (an OpenAI-compatible
+        server that ignores ``include_usage``), Parity sends the final usage chunk itself,
+        marked ``"estimated": true``: output tokens are the chunks of text and tool-call
+        arguments (one token each, as most servers stream), input tokens ~4 chars each. The
+        embedded llama.cpp's streams are counted with its tokenizer instead
+        (providers/local_tokens.py), so theirs carry real counts, unmarked.
         """
         if not (usage.estimated and self._include_usage):
             return SSE_DONE

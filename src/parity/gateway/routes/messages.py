@@ -29,6 +29,7 @@ from parity.gateway.serving.exchange import Exchange
 from parity.gateway.serving.replies import answer
 from parity.gateway.sse import sse_event
 from parity.providers.base import Completion, Usage
+from parity.providers.local_tokens import count_prompt
 from parity.routing.plan import RouteRequest
 from parity.routing.signals.shape import estimate_prompt_tokens
 
@@ -108,7 +109,11 @@ class MessagesDoor:
 
 
 class CountTokens:
-    """POST /v1/messages/count_tokens: the prompt's tokens, estimated, for a model it may use.
+    """POST /v1/messages/count_tokens: the prompt's tokens, for a model it may use.
+
+    The embedded model's tokens are counted with its own tokenizer and chat template (what its
+    server will count); any other deployment's are Parity's estimate (about four characters a
+    token), since only its vendor's tokenizer could say.
 
     The model is planned as a request would be (unknown names are 404, another key's models
     403), so a client learns nothing it could not ask; nothing is sent upstream or accounted.
@@ -128,5 +133,11 @@ class CountTokens:
         settings = self.rt.settings.server
         raw = await read_body(receive, headers, settings.max_body_bytes, settings.body_timeout_s)
         chat = parse_count_tokens(raw)
-        self.rt.router.plan(RouteRequest(str(chat["model"]), chat, caller))
+        plan = self.rt.router.plan(RouteRequest(str(chat["model"]), chat, caller))
+        server = self.rt.local_servers.get(plan.primary)
+        if server is not None:  # the embedded model's own tokenizer and chat template
+            deployment = self.rt.deployments[plan.primary]
+            counted = await count_prompt(server.tokenizer, chat, deployment)
+            if counted is not None:
+                return 200, {"input_tokens": counted}
         return 200, {"input_tokens": estimate_prompt_tokens(chat)}

@@ -351,7 +351,11 @@ class ServingCore:
 
 
 class _Tally:
-    """What the ledger needs to know of a stream: the reported usage, the text, its chunks."""
+    """What the ledger needs to know of a stream: the reported usage, the text, its chunks.
+
+    ``content_chunks`` (the estimate's output tokens, one a chunk, when no usage came) counts
+    the chunks of text and of tool-call arguments: a tool-call stream is not 0 tokens.
+    """
 
     __slots__ = ("content_chunks", "fingerprint", "text", "usage")
 
@@ -368,10 +372,15 @@ class _Tally:
         self.fingerprint = chunk.get("system_fingerprint") or self.fingerprint
         choices = chunk.get("choices")
         if choices:
-            content = (choices[0].get("delta") or {}).get("content")
+            delta = choices[0].get("delta") or {}
+            content = delta.get("content")
             if isinstance(content, str) and content:
                 self.text.append(content)
                 self.content_chunks += 1
+            for call in delta.get("tool_calls") or ():  # a tool call's arguments are output too
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict) and function.get("arguments"):
+                    self.content_chunks += 1
 
 
 async def _restored(opened: Opened, vault: Any) -> AsyncGenerator[dict[str, Any], None]:
