@@ -236,7 +236,6 @@ def test_count_tokens_on_the_embedded_model_is_its_tokenizer_and_template(
         model="local/smollm2",
         system=system,
         max_tokens=12,
-        temperature=0,
         messages=[{"role": "user", "content": text}],
     ) as stream:
         final = stream.get_final_message()
