@@ -177,7 +177,7 @@ def test_streamed_tool_calls_become_ordered_blocks() -> None:
     assert [s["index"] for s in starts] == [0, 1, 2]
     assert starts[1]["content_block"] == {"type": "tool_use", "id": "c1", "name": "w", "input": {}}
     assert out[-2]["delta"]["stop_reason"] == "tool_use"
-    assert out[-2]["usage"] == {"output_tokens": 11}
+    assert out[-2]["usage"] == {"input_tokens": 3, "output_tokens": 11}  # the final counts
 
 
 def test_round_trip_through_the_outbound_translator_keeps_tool_calls() -> None:

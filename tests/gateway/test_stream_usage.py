@@ -130,9 +130,8 @@ def test_streamed_usage_is_the_unstreamed_usage_and_the_ledger_has_it(
         rows[plain_id].output_tokens,
     )
     assert not row.usage_estimated
-    assert row.cost_usd == pytest.approx(
-        (row.input_tokens * PRICE_IN + row.output_tokens * PRICE_OUT) / 1e6
-    )
+    cost = (usage.prompt_tokens * PRICE_IN + usage.completion_tokens * PRICE_OUT) / 1e6
+    assert row.cost_usd == pytest.approx(cost)
 
 
 def test_a_streamed_tool_call_counts_its_completion_tokens(
