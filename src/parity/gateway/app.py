@@ -13,6 +13,7 @@ import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import orjson
 
@@ -32,6 +33,7 @@ from parity.gateway.observe import RequestObserver
 from parity.gateway.openapi import openapi_bytes
 from parity.gateway.routes.admin import KEYS_PATH, AdminKeys
 from parity.gateway.routes.chat import ChatDoor
+from parity.gateway.routes.completions import COMPLETIONS_PATH, CompletionsDoor
 from parity.gateway.routes.feedback import FEEDBACK_PATH, FeedbackRoute
 from parity.gateway.routes.health import readiness
 from parity.gateway.routes.messages import (
@@ -41,12 +43,12 @@ from parity.gateway.routes.messages import (
     MessagesDoor,
     anthropic_error,
 )
-from parity.gateway.routes.models import ModelList
+from parity.gateway.routes.models import MODELS_PATH, ModelList
 from parity.gateway.routes.responses import RESPONSES_PATH, ResponsesDoor, StoredResponses
 from parity.gateway.runtime import Runtime
 from parity.gateway.serving.core import ServingCore
 from parity.gateway.serving.door import Door
-from parity.gateway.serving.replies import send_error, send_json
+from parity.gateway.serving.replies import answer, send_error, send_json
 from parity.gateway.wire_limits import header_bytes
 from parity.store.base import Ledger
 
@@ -74,7 +76,7 @@ class RequestIds:
 
 
 class Gateway:
-    """ASGI app: the front doors (chat, Responses…), GET /v1/models, /healthz, /readyz."""
+    """ASGI app: the front doors (chat, Responses…), the model list, /healthz, /readyz."""
 
     def __init__(
         self,
@@ -101,7 +103,8 @@ class Gateway:
             RESPONSES_PATH: {"POST": self._door(ResponsesDoor(self.runtime))},
             MESSAGES_PATH: {"POST": self._door(MessagesDoor())},
             COUNT_TOKENS_PATH: {"POST": CountTokens(self.runtime)},
-            "/v1/models": {"GET": self._models},
+            COMPLETIONS_PATH: {"POST": self._door(CompletionsDoor())},
+            MODELS_PATH: {"GET": self._models},
             FEEDBACK_PATH: {"POST": FeedbackRoute(self.runtime)},
             "/healthz": {"GET": self._healthz},
             "/readyz": {"GET": self._readyz},
@@ -112,7 +115,9 @@ class Gateway:
         admin = AdminKeys(self.runtime)
         self._routes[KEYS_PATH] = {"GET": admin.collection, "POST": admin.collection}
         # (prefix, template, methods): the few paths that carry a parameter, e.g. a key's name.
+        # A model id is the whole rest of the path: ids have slashes (local/smollm2).
         self._prefixed: list[tuple[str, str, dict[str, Handler]]] = [
+            (MODELS_PATH + "/", MODELS_PATH + "/{model}", {"GET": self._model}),
             (KEYS_PATH + "/", KEYS_PATH + "/{name}", {"GET": admin.item, "DELETE": admin.item}),
             (
                 RESPONSES_PATH + "/",
@@ -198,6 +203,17 @@ class Gateway:
             await self._error(send, exc, request_id)
             return
         await self._json(send, 200, self._model_list.body(caller), request_id)
+
+    async def _model(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float
+    ) -> None:
+        await answer(send, request_id, self._model_item(scope))
+
+    async def _model_item(self, scope: Scope) -> tuple[int, Any]:
+        if self._model_list is None:
+            raise Unavailable("the gateway is starting")
+        caller = self.runtime.auth.caller_for(dict(scope["headers"]))
+        return 200, self._model_list.item(caller, scope["path"][len(MODELS_PATH) + 1 :])
 
     async def _healthz(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, started: float

@@ -12,7 +12,12 @@ from parity.gateway.chat_fields import INT64_MAX, check_fields, check_message_fi
 
 __all__ = [
     "CHAT_ROLES",
+    "SSE_DONE",
     "ChatCall",
+    "check_counts",
+    "flag",
+    "load_object",
+    "model_of",
     "parse_chat",
     "sse_data",
 ]
@@ -54,8 +59,8 @@ def _check_messages(messages: Any) -> None:
         check_message_fields(message, where)
 
 
-def parse_chat(raw: bytes) -> ChatCall:
-    """Validate a /v1/chat/completions body; unknown fields are kept for the upstream."""
+def load_object(raw: bytes) -> dict[str, Any]:
+    """A request body as a JSON object; InvalidJSON when it is empty, not JSON or not an object."""
     if not raw:
         raise InvalidJSON("the request body is empty; send a JSON object")
     try:
@@ -64,17 +69,44 @@ def parse_chat(raw: bytes) -> ChatCall:
         raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise InvalidJSON("the request body must be a JSON object")
+    return body
+
+
+def model_of(body: dict[str, Any]) -> str:
+    """The request's ``model``: a non-empty string, or InvalidField naming it."""
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise InvalidField("'model' is required and must be a string", param="model")
+    return model
+
+
+def flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    """A boolean field (``default`` when absent or null), or InvalidField naming it."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise InvalidField(f"'{name}' must be a boolean", param=name)
+    return value
+
+
+def check_counts(body: dict[str, Any], names: tuple[str, ...]) -> None:
+    """InvalidField unless each of ``names`` present is a positive 64-bit integer (or null)."""
+    for name in names:
+        value = body.get(name)
+        if value is not None and (type(value) is not int or not 1 <= value <= INT64_MAX):
+            raise InvalidField(f"'{name}' must be a positive integer", param=name)
+
+
+def parse_chat(raw: bytes) -> ChatCall:
+    """Validate a /v1/chat/completions body; unknown fields are kept for the upstream."""
+    body = load_object(raw)
+    model = model_of(body)
     _check_messages(body.get("messages"))
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise InvalidField("'stream' must be a boolean", param="stream")
-    for name in ("max_tokens", "max_completion_tokens", "n"):
-        value = body.get(name)
-        if value is not None and (type(value) is not int or not 1 <= value <= INT64_MAX):
-            raise InvalidField(f"'{name}' must be a positive integer", param=name)
+    check_counts(body, ("max_tokens", "max_completion_tokens", "n"))
     check_fields(body)
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and options.get("include_usage") is True

@@ -17,8 +17,9 @@ from typing import Any
 
 import orjson
 
-from parity.errors import InvalidField, InvalidJSON, ParityError, http_status
+from parity.errors import InvalidField, ParityError, http_status
 from parity.gateway.chat_fields import INT64_MAX
+from parity.gateway.protocol import load_object
 
 __all__ = [
     "STOP_REASONS",
@@ -73,18 +74,6 @@ def error_type(error: ParityError) -> str:
 def error_body(error: ParityError) -> dict[str, Any]:
     """``{"type": "error", "error": {"type", "message"}}``, as Anthropic's API answers."""
     return {"type": "error", "error": {"type": error_type(error), "message": error.message}}
-
-
-def _load(raw: bytes) -> dict[str, Any]:
-    if not raw:
-        raise InvalidJSON("the request body is empty; send a JSON object")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise InvalidJSON("the request body must be a JSON object")
-    return body
 
 
 def _text(block: dict[str, Any], where: str) -> str:
@@ -305,7 +294,7 @@ def _model(body: dict[str, Any]) -> str:
 
 def parse_messages(raw: bytes) -> MessagesCall:
     """Validate a POST /v1/messages body and build its chat body."""
-    body = _load(raw)
+    body = load_object(raw)
     model = _model(body)
     max_tokens = body.get("max_tokens")
     if type(max_tokens) is not int or not 1 <= max_tokens <= INT64_MAX:
@@ -322,7 +311,7 @@ def parse_messages(raw: bytes) -> MessagesCall:
 
 def parse_count_tokens(raw: bytes) -> dict[str, Any]:
     """The chat body for POST /v1/messages/count_tokens (max_tokens is not needed there)."""
-    body = _load(raw)
+    body = load_object(raw)
     chat: dict[str, Any] = {"model": _model(body), "messages": _messages(body)}
     return chat | _tools(body)
 

@@ -19,11 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from parity.errors import InvalidField, InvalidJSON
+from parity.errors import InvalidField
 from parity.gateway.chat_fields import INT64_MAX
-from parity.gateway.protocol import CHAT_ROLES
+from parity.gateway.protocol import CHAT_ROLES, flag, load_object, model_of
 
 __all__ = [
     "ResponsesCall",
@@ -83,33 +81,10 @@ class ResponsesCall:
         return [*history, *self.input_messages, answer]
 
 
-def _load(raw: bytes) -> dict[str, Any]:
-    if not raw:
-        raise InvalidJSON("the request body is empty; send a JSON object")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise InvalidJSON("the request body must be a JSON object")
-    return body
-
-
-def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
-    value = body.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise InvalidField(f"'{name}' must be a boolean", param=name)
-    return value
-
-
 def parse_responses(raw: bytes) -> ResponsesCall:
     """Validate a POST /v1/responses body; InvalidField names the first bad field."""
-    body = _load(raw)
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise InvalidField("'model' is required and must be a string", param="model")
+    body = load_object(raw)
+    model = model_of(body)
     for name in _REFUSED_FIELDS:
         if body.get(name) not in (None, False):
             raise InvalidField(f"'{name}' is not supported by this gateway", param=name)
@@ -122,8 +97,8 @@ def parse_responses(raw: bytes) -> ResponsesCall:
     return ResponsesCall(
         body=body,
         model=model,
-        stream=_flag(body, "stream", False),
-        store=_flag(body, "store", True),
+        stream=flag(body, "stream", False),
+        store=flag(body, "store", True),
         previous_response_id=previous,
         input_messages=_input_messages(body.get("input")),
     )

@@ -1,4 +1,4 @@
-"""GET /v1/models: every deployment and route alias clients may name."""
+"""GET /v1/models and /v1/models/{id}: the deployments and route aliases clients may name."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ from typing import Any
 
 import orjson
 
+from parity.errors import UnknownModel
 from parity.gateway.runtime import Runtime
 from parity.routing.plan import Caller
 
-__all__ = ["ModelList"]
+__all__ = ["MODELS_PATH", "ModelList"]
+
+MODELS_PATH = "/v1/models"
 
 
 class ModelList:
@@ -40,15 +43,30 @@ class ModelList:
         ]
         self._bodies: dict[tuple[frozenset[str] | None, frozenset[str] | None], bytes] = {}
 
+    def _visible(self, caller: Caller) -> list[dict[str, Any]]:
+        """Deployments in the caller's models and aliases in its routes (all without limits)."""
+        models, routes = caller.models, caller.routes
+        data = [d for d in self._deployments if models is None or d["id"] in models]
+        return data + [a for a in self._aliases if routes is None or a["id"] in routes]
+
     def body(self, caller: Caller) -> bytes:
         """The list as ``caller`` may see it: deployments in its models, aliases in its routes."""
         rights = (caller.models, caller.routes)
         cached = self._bodies.get(rights)
         if cached is None:
-            models, routes = rights
-            data = [d for d in self._deployments if models is None or d["id"] in models]
-            data += [a for a in self._aliases if routes is None or a["id"] in routes]
-            cached = orjson.dumps({"object": "list", "data": data})
+            cached = orjson.dumps({"object": "list", "data": self._visible(caller)})
             if len(self._bodies) < 10_000:  # rights come from keys, so this stays small
                 self._bodies[rights] = cached
         return cached
+
+    def item(self, caller: Caller, model_id: str) -> dict[str, Any]:
+        """One model object the caller may see; UnknownModel (404) for any other id.
+
+        A model the key may not use is answered as one that does not exist, as OpenAI does, so
+        a key learns nothing of the others' models.
+        """
+        visible = self._visible(caller)
+        for entry in visible:
+            if entry["id"] == model_id:
+                return entry
+        raise UnknownModel(model_id[:200], [entry["id"] for entry in visible])
