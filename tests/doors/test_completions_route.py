@@ -262,9 +262,8 @@ def test_keys_limits_and_model_rights_apply(gateway: GatewayProcess) -> None:
         limited.completions.create(model="fake/echo", prompt="one", max_tokens=4)
         with pytest.raises(openai.RateLimitError):
             limited.completions.create(model="fake/echo", prompt="two", max_tokens=4)
-    with _sdk(gateway, TEAM_B) as narrow:
-        with pytest.raises(openai.PermissionDeniedError):
-            narrow.completions.create(model="local/smollm2", prompt="x")
+    with _sdk(gateway, TEAM_B) as narrow, pytest.raises(openai.PermissionDeniedError):
+        narrow.completions.create(model="local/smollm2", prompt="x")
     with _sdk(gateway, "sk-wrong") as stranger, pytest.raises(openai.AuthenticationError):
         stranger.completions.create(model="fake/echo", prompt="x")
 

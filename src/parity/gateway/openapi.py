@@ -31,7 +31,14 @@ _SSE_EVENT = {
     "description": "One event: data is a chat.completion.chunk as JSON, or [DONE].",
     "properties": {"data": {"type": "string"}},
 }
-_OPEN_WITHOUT_KEYS = (["chat"], ["models"], ["feedback"], ["responses"], ["messages"])
+_OPEN_WITHOUT_KEYS = (
+    ["chat"],
+    ["completions"],
+    ["models"],
+    ["feedback"],
+    ["responses"],
+    ["messages"],
+)
 _PARITY_HEADERS = {
     "x-parity-request-id": {"description": "The request's id, also in the ledger and logs."},
     "x-parity-model": {"description": "The deployment that answered ('none' on early errors)."},
@@ -99,10 +106,27 @@ def _operations() -> dict[tuple[str, str], Operation]:
     )
     list_models["responses"].update(error_responses(401))
     list_models["security"] = [{"bearer": []}, {"x-api-key": []}]
+    model = {"description": "The model.", **json_content("Model")}
+    get_model = _get(
+        "retrieveModel", "One model or route the calling key may name.", model, "models"
+    )
+    get_model["parameters"] = [
+        {
+            "name": "model",
+            "in": "path",
+            "required": True,
+            "description": "A model id or route; ids have slashes (local/smollm2), sent as is "
+            "or as %2F. Any other id, or one the key may not use, is 404 model_not_found.",
+            "schema": {"type": "string"},
+        }
+    ]
+    get_model["responses"].update(error_responses(401, 404))
+    get_model["security"] = list_models["security"]
     return {
         ("/v1/chat/completions", "POST"): _chat("createChatCompletion", "Chat completion."),
         ("/chat/completions", "POST"): _chat("createChatCompletionAlias", "Alias without /v1."),
         ("/v1/models", "GET"): list_models,
+        ("/v1/models/{model}", "GET"): get_model,
         **_probes(),
         **ADMIN_OPERATIONS,
         **FEEDBACK_OPERATIONS,

@@ -1,7 +1,7 @@
 """The other front doors in the OpenAPI document: Responses, Anthropic Messages, completions.
 
 Each request schema says exactly what the door's parser checks (gateway/responses/wire.py,
-gateway/messages/wire.py, routes/completions.py), so that a request valid here is never a 400
+gateway/messages/wire.py, gateway/completions/wire.py), so that a request valid here is never a 400
 and one invalid here is never answered. Forms the parser takes but a schema cannot promise are
 left out and named in the description: a ``function_call_output`` item must answer an open call,
 which no schema can say. The answers' full shapes are OpenAI's and Anthropic's own; the tests
@@ -266,6 +266,78 @@ def _anthropic_schemas(models: list[str]) -> dict[str, Schema]:
     }
 
 
+def _completions_schemas(models: list[str]) -> dict[str, Schema]:
+    once = {"type": "integer", "minimum": 1, "maximum": 1}
+    request = {
+        "type": "object",
+        "required": ["model", "prompt"],
+        "description": "The prompt is answered as one user chat message (docs/api.md). "
+        "Refused (400 naming the field): several prompts or token ids, n or best_of other than "
+        "1, echo, suffix, logprobs, and the chat fields messages, tools, tool_choice, functions, "
+        "function_call. Fields not listed here are passed to the upstream unchanged.",
+        "properties": {
+            "model": _model(models),
+            "prompt": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "minItems": 1, "maxItems": 1, "items": {"type": "string"}},
+                ]
+            },
+            "max_tokens": _nullable({**_POSITIVE, "default": 16}),
+            "stream": _nullable({"type": "boolean"}),
+            "stream_options": _nullable(
+                {"type": "object", "properties": {"include_usage": {"type": "boolean"}}}
+            ),
+            "temperature": _nullable({"type": "number"}),
+            "top_p": _nullable({"type": "number"}),
+            "presence_penalty": _nullable({"type": "number"}),
+            "frequency_penalty": _nullable({"type": "number"}),
+            "stop": _nullable(
+                {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+            ),
+            "seed": _nullable(
+                {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": -INT64_MAX - 1,
+                    "maximum": INT64_MAX,
+                }
+            ),
+            "user": _nullable({"type": "string"}),
+            "n": _nullable(once),
+            "best_of": _nullable(once),
+            # OpenAPI 3.0.3: a nullable enum lists null among its values
+            "echo": _nullable({"type": "boolean", "enum": [False, None]}),
+            "suffix": _nullable({"type": "string", "enum": ["", None]}),
+        },
+    }
+    choice = {
+        "type": "object",
+        "required": ["text", "index", "logprobs", "finish_reason"],
+        "properties": {
+            "text": {"type": "string"},
+            "index": {"type": "integer"},
+            "logprobs": _nullable({"type": "object"}),
+            "finish_reason": _enum("stop", "length", "content_filter"),
+        },
+    }
+    answer = {
+        "type": "object",
+        "required": ["id", "object", "created", "model", "choices"],
+        "description": "OpenAI's CreateCompletionResponse.",
+        "properties": {
+            "id": {"type": "string"},
+            "object": _enum("text_completion"),
+            "created": {"type": "integer"},
+            "model": {"type": "string", "description": "The deployment that answered."},
+            "choices": {"type": "array", "items": choice},
+            "system_fingerprint": {"type": "string"},
+            "usage": {"type": "object"},
+        },
+    }
+    return {"CompletionRequest": request, "TextCompletion": answer}
+
+
 def door_schemas(models: list[str]) -> dict[str, Schema]:
     """The doors' component schemas; ``models`` are the names a request may give."""
     deleted = {
@@ -282,6 +354,7 @@ def door_schemas(models: list[str]) -> dict[str, Schema]:
         "Response": _response(),
         "ResponseDeleted": deleted,
         **_anthropic_schemas(models),
+        **_completions_schemas(models),
     }
 
 
@@ -378,5 +451,30 @@ def _messages_operations() -> dict[tuple[str, str], Operation]:
     return {("/v1/messages", "POST"): create, ("/v1/messages/count_tokens", "POST"): count}
 
 
-DOOR_OPERATIONS = _responses_operations() | _messages_operations()
+def _completions_operations() -> dict[tuple[str, str], Operation]:
+    sse = {
+        "type": "object",
+        "description": "One event: data is a text_completion chunk as JSON, or [DONE].",
+        "properties": {"data": {"type": "string"}},
+    }
+    ok = {
+        "description": "The completion; with stream=true, server-sent events ending [DONE].",
+        "headers": _HEADERS,
+        "content": {
+            _JSON: {"schema": _ref("TextCompletion")},
+            "text/event-stream": {"schema": sse},
+        },
+    }
+    create: Operation = {
+        "operationId": "createCompletion",
+        "summary": "A legacy text completion, answered by any deployment as a chat turn.",
+        "tags": ["completions"],
+        "requestBody": {"required": True, **json_content("CompletionRequest")},
+        "responses": {"200": ok, **error_responses(*_DOOR_ERRORS)},
+        "security": _SECURITY,
+    }
+    return {("/v1/completions", "POST"): create}
+
+
+DOOR_OPERATIONS = _responses_operations() | _messages_operations() | _completions_operations()
 """The doors' operations by (path template, method)."""

@@ -209,10 +209,10 @@ def _chat_response() -> Schema:
     }
 
 
-def _model_list() -> Schema:
-    model = {
+def _model() -> Schema:
+    return {
         "type": "object",
-        "required": ["id", "object", "owned_by"],
+        "required": ["id", "object", "created", "owned_by"],
         "properties": {
             "id": {"type": "string"},
             "object": {"type": "string", "enum": ["model"]},
@@ -223,12 +223,15 @@ def _model_list() -> Schema:
             "price": {"type": "object", "description": "USD per 1M tokens: input, output."},
         },
     }
+
+
+def _model_list() -> Schema:
     return {
         "type": "object",
         "required": ["object", "data"],
         "properties": {
             "object": {"type": "string", "enum": ["list"]},
-            "data": {"type": "array", "items": model},
+            "data": {"type": "array", "items": _ref("Model")},
         },
     }
 
@@ -263,6 +266,7 @@ def schemas(models: list[str]) -> dict[str, Schema]:
         "Tool": _tool(),
         "ChatCompletionRequest": _chat_request(models),
         "ChatCompletion": _chat_response(),
+        "Model": _model(),
         "ModelList": _model_list(),
         "Health": {
             "type": "object",
