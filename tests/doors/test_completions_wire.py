@@ -10,16 +10,16 @@ import pytest
 from parity.errors import InvalidField, InvalidJSON
 from parity.gateway.completions.wire import (
     DEFAULT_MAX_TOKENS,
-    CompletionCall,
     completion_chunk,
     completion_object,
     finish_reason,
     parse_completions,
 )
+from parity.gateway.protocol import ChatCall
 from tests.fixtures.openai_schemas import validator
 
 
-def _parse(**body: Any) -> CompletionCall:
+def _parse(**body: Any) -> ChatCall:
     return parse_completions(orjson.dumps({"model": "m", "prompt": "Say hi", **body}))
 
 
@@ -41,7 +41,7 @@ def test_the_prompt_becomes_one_user_message_with_the_sampling_fields() -> None:
         top_k=5,  # not OpenAI's: passed on, as the chat door passes unknown fields
     )
     assert call.model == "m" and call.stream is False and call.include_usage is False
-    assert call.chat == {
+    assert call.body == {
         "model": "m",
         "messages": [{"role": "user", "content": "Once upon a time"}],
         "max_tokens": 7,
@@ -56,19 +56,19 @@ def test_the_prompt_becomes_one_user_message_with_the_sampling_fields() -> None:
 
 def test_max_tokens_defaults_to_openais_16_and_defaults_are_not_refusals() -> None:
     call = _parse(n=1, best_of=1, echo=False, suffix=None, logprobs=None)
-    assert call.chat["max_tokens"] == DEFAULT_MAX_TOKENS == 16
-    assert not {"n", "best_of", "echo", "suffix", "logprobs", "prompt"} & set(call.chat)
+    assert call.body["max_tokens"] == DEFAULT_MAX_TOKENS == 16
+    assert not {"n", "best_of", "echo", "suffix", "logprobs", "prompt"} & set(call.body)
 
 
 def test_a_stream_always_asks_the_upstream_for_usage() -> None:
     quiet = _parse(stream=True)
     assert quiet.stream and not quiet.include_usage
-    assert quiet.chat["stream"] is True
-    assert quiet.chat["stream_options"] == {"include_usage": True}
+    assert quiet.body["stream"] is True
+    assert quiet.body["stream_options"] == {"include_usage": True}
     asked = _parse(stream=True, stream_options={"include_usage": True})
     assert asked.include_usage
     unstreamed = _parse(stream=False, stream_options={"include_usage": True})
-    assert not unstreamed.include_usage and "stream_options" not in unstreamed.chat
+    assert not unstreamed.include_usage and "stream_options" not in unstreamed.body
 
 
 @pytest.mark.parametrize(

@@ -18,16 +18,14 @@ Refused with a 400 naming the field, never silently ignored: several prompts or 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from parity.errors import InvalidField
 from parity.gateway.chat_fields import check_fields
-from parity.gateway.protocol import check_counts, flag, load_object, model_of
+from parity.gateway.protocol import ChatCall, check_counts, flag, load_object, model_of
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
-    "CompletionCall",
     "completion_chunk",
     "completion_object",
     "finish_reason",
@@ -49,16 +47,6 @@ _REFUSED: dict[str, tuple[tuple[Any, ...], str]] = {
 }
 _CHAT_ONLY = ("messages", "tools", "tool_choice", "functions", "function_call")
 _FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
-
-
-@dataclass(slots=True)
-class CompletionCall:
-    """A parsed completions request: the chat body to send and what the answer must say."""
-
-    chat: dict[str, Any]
-    model: str
-    stream: bool
-    include_usage: bool
 
 
 def new_completion_id() -> str:
@@ -104,8 +92,11 @@ def _refuse(body: dict[str, Any]) -> None:
             )
 
 
-def parse_completions(raw: bytes) -> CompletionCall:
-    """Validate a POST /v1/completions body; InvalidField names the first bad field."""
+def parse_completions(raw: bytes) -> ChatCall:
+    """The chat call for a POST /v1/completions body; InvalidField names the first bad field.
+
+    ``include_usage`` is what the client asked for; the chat body always asks the upstream.
+    """
     body = load_object(raw)
     model = model_of(body)
     prompt = _prompt(body.get("prompt"))
@@ -123,7 +114,7 @@ def parse_completions(raw: bytes) -> CompletionCall:
     chat.pop("stream_options", None)
     if stream:  # the usage is always asked for: the ledger counts it
         chat |= {"stream": True, "stream_options": {"include_usage": True}}
-    return CompletionCall(chat, model, stream, include_usage)
+    return ChatCall(chat, model, stream, include_usage)
 
 
 def finish_reason(value: Any) -> str:

@@ -125,4 +125,4 @@ class CompletionsDoor:
     async def open(self, raw: bytes, ex: Exchange) -> _CompletionTurn:
         """Validate the body and build its chat body."""
         call = parse_completions(raw)
-        return _CompletionTurn(call.chat, call.model, call.stream, call.include_usage)
+        return _CompletionTurn(call.body, call.model, call.stream, call.include_usage)
