@@ -69,6 +69,17 @@ class Provider(Protocol):
         ...
 
 
+class ProviderWrapper:
+    """A provider around ``inner`` (tracing, counting): whatever it does not override is inner's."""
+
+    def __init__(self, inner: Provider):
+        self.inner = inner
+        self.deployment: Deployment = inner.deployment
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 ProviderFactory = Callable[[Deployment, Mapping[str, str]], Provider]
 """Builds a provider from its deployment and the environment (for API keys)."""
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.catalog.deployment import Deployment
-from parity.providers.base import Completion, Provider, Usage, usage_from
+from parity.providers.base import Completion, Provider, ProviderWrapper, Usage, usage_from
 from parity.providers.openai_adapt import adapt_request
 
 __all__ = ["CountedProvider", "LocalTokenizer", "count_prompt"]
@@ -142,16 +142,12 @@ async def count_prompt(
     return await asyncio.to_thread(tokenizer.prompt_tokens, request)
 
 
-class CountedProvider:
+class CountedProvider(ProviderWrapper):
     """``inner`` (a local deployment's provider) with counted usage where it reports none."""
 
     def __init__(self, inner: Provider, tokenizer: LocalTokenizer):
-        self.inner = inner
-        self.deployment: Deployment = inner.deployment
+        super().__init__(inner)
         self.tokenizer = tokenizer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
     async def chat(self, body: dict[str, Any]) -> Completion:
         completion = await self.inner.chat(body)

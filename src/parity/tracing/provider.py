@@ -11,24 +11,19 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from parity.catalog.deployment import Deployment
-from parity.providers.base import Completion, Provider, usage_from
+from parity.providers.base import Completion, Provider, ProviderWrapper, usage_from
 from parity.tracing.context import UPSTREAM_HEADERS
 from parity.tracing.spans import Tracing
 
 __all__ = ["TracedProvider"]
 
 
-class TracedProvider:
+class TracedProvider(ProviderWrapper):
     """``inner`` with a span around each call; anything else is ``inner``'s own."""
 
     def __init__(self, inner: Provider, tracing: Tracing):
-        self.inner = inner
-        self.deployment: Deployment = inner.deployment
+        super().__init__(inner)
         self._tracing = tracing
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
     async def chat(self, body: dict[str, Any]) -> Completion:
         span = self._tracing.attempt(self.deployment, body)
