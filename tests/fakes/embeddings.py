@@ -14,9 +14,20 @@ import re
 import struct
 from typing import Any
 
-__all__ = ["DEFAULT_DIMENSIONS", "embed", "embeddings"]
+__all__ = [
+    "DEFAULT_DIMENSIONS",
+    "MAX_DIMENSIONS",
+    "MAX_INPUT_TOKENS",
+    "embed",
+    "embeddings",
+    "input_problem",
+]
 
 DEFAULT_DIMENSIONS = 256
+MAX_INPUT_TOKENS = 8192
+"""text-embedding-3's context; the fake counts a word a token."""
+MAX_INPUTS = 2048
+MAX_DIMENSIONS = 3072
 _WORD = re.compile(r"\w+")
 
 
@@ -49,6 +60,20 @@ def _texts(value: Any) -> list[str] | None:
         else:
             return None
     return texts
+
+
+def input_problem(value: Any) -> str | int | None:
+    """Why OpenAI would refuse ``input``: "invalid", an input's tokens over the limit, or None.
+
+    It takes one string (even empty), or 1 to 2048 non-empty strings or token arrays.
+    """
+    texts = _texts(value)
+    if texts is None or len(texts) > MAX_INPUTS:
+        return "invalid"
+    if isinstance(value, list) and not all(texts):
+        return "invalid"
+    longest = max(len(t.split()) for t in texts)
+    return longest if longest > MAX_INPUT_TOKENS else None
 
 
 def _encode(vector: list[float], encoding: Any) -> list[float] | str:

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.behaviour import Behaviour, Reply, ReplyInput, ToolSpec, behaviour_for, plan_reply
-from tests.fakes.embeddings import embeddings
+from tests.fakes.embeddings import MAX_DIMENSIONS, MAX_INPUT_TOKENS, embeddings, input_problem
 from tests.fakes.web_common import STATE, drop_connection, json_body, open_sse, pause
 
 __all__ = ["add_openai_routes"]
@@ -282,16 +282,78 @@ async def list_models(request: web.Request) -> web.Response:
     return web.json_response({"object": "list", "data": data}, headers=_headers())
 
 
+# What OpenAI answers an input it cannot take (an empty string in an array, a wrong type, over
+# 2048 inputs): reported in openai/openai-python#576 and aryn-ai/sycamore#943.
+_BAD_INPUT = (
+    "'$.input' is invalid. Please check the API reference: "
+    "https://platform.openai.com/docs/api-reference."
+)
+# Its answer to an input over the model's context (text-embedding-3-small, pingcap/autoflow#265).
+_TOO_LONG = (
+    "This model's maximum context length is {limit} tokens, however you requested {tokens} "
+    "tokens ({tokens} in your prompt; 0 for the completion). Please reduce your prompt; or "
+    "completion length."
+)
+
+
+def _embeddings_refusal(body: dict[str, Any]) -> web.Response | None:
+    """OpenAI's 400 for an input it refuses, or None."""
+    problem = input_problem(body.get("input"))
+    if problem == "invalid":
+        return openai_error(400, _BAD_INPUT)
+    if isinstance(problem, int):
+        return openai_error(400, _TOO_LONG.format(limit=MAX_INPUT_TOKENS, tokens=problem))
+    dimensions = body.get("dimensions")
+    if dimensions is not None and (type(dimensions) is not int or dimensions < 1):
+        return openai_error(400, "Invalid 'dimensions': must be a positive integer.")
+    if dimensions is not None and dimensions > MAX_DIMENSIONS:  # text-embedding-3-large's
+        return openai_error(
+            400, f"This model does not support more than {MAX_DIMENSIONS} dimensions."
+        )
+    if body.get("encoding_format") not in (None, "float", "base64"):
+        return openai_error(
+            400,
+            f"Invalid value: '{body.get('encoding_format')}'. Supported values are: "
+            "'float' and 'base64'.",
+            param="encoding_format",
+            code="invalid_value",
+        )
+    return None
+
+
 async def create_embeddings(request: web.Request) -> web.Response:
-    """POST /v1/embeddings: deterministic vectors from hashed words of each input."""
+    """POST /v1/embeddings: deterministic vectors from hashed words of each input.
+
+    The model name picks failures as for chat (``error-500``, ``rate-limit``, ``flaky-1``…).
+    """
     if not _authorized(request):
         return _no_key()
     body = json_body(await request.read())
     if not isinstance(body, dict) or not isinstance(body.get("model"), str):
         return openai_error(400, "you must provide a model parameter", param="model")
+    model = str(body["model"])
+    behaviour = behaviour_for(model)
+    status = request.app[STATE].failure_status(behaviour, model, False)
+    await pause(behaviour)
+    if status is not None:
+        return openai_error(status, _BAD_INPUT if status == 400 else None)
+    refusal = _embeddings_refusal(body)
+    if refusal is not None:
+        return refusal
     answer = embeddings(body)
     if answer is None:
-        return openai_error(400, "'input' must be a string or an array of strings", param="input")
+        return openai_error(400, _BAD_INPUT)
+    return _embeddings_answer(answer, behaviour)
+
+
+def _embeddings_answer(answer: dict[str, Any], behaviour: Behaviour) -> web.Response:
+    """The answer, or the broken one the model name asks for."""
+    if behaviour.kind == "invalid-json":
+        return web.Response(text='{"object": "list", "data": [', content_type="application/json")
+    if behaviour.kind == "empty":  # fewer vectors than inputs
+        answer["data"] = answer["data"][:-1]
+    if behaviour.kind == "no-usage":
+        del answer["usage"]
     return web.json_response(answer, headers=_headers())
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Deployment", "Engine", "Price", "ProviderKind", "Residency"]
+__all__ = ["Capability", "Deployment", "Engine", "Price", "ProviderKind", "Residency"]
+
+MINILM_MAX_TOKENS = 256
+"""all-MiniLM-L6-v2's sequence length in sentence-transformers: word pieces, [CLS] and [SEP] in."""
 
 
 class Residency(StrEnum):
@@ -22,6 +26,14 @@ class ProviderKind(StrEnum):
     LOCAL = "local"  # the embedded llama.cpp server that Parity starts itself
     OPENAI = "openai"  # any OpenAI-compatible API: OpenAI, vLLM, Ollama, llama.cpp, Together...
     ANTHROPIC = "anthropic"  # the Anthropic Messages API
+    MINILM = "minilm"  # the bundled all-MiniLM-L6-v2 sentence embedder, in this process
+
+
+class Capability(StrEnum):
+    """What a deployment answers: chat (every chat door) or embeddings (/v1/embeddings)."""
+
+    CHAT = "chat"
+    EMBEDDINGS = "embeddings"
 
 
 class Engine(StrEnum):
@@ -73,7 +85,11 @@ class Deployment(BaseModel):
     residency: Residency = Field(
         Residency.VENDOR, description="on_prem: data stays here; vendor: data leaves."
     )
-    context_window: int = Field(8192, gt=0, description="Maximum prompt + completion tokens.")
+    context_window: int = Field(
+        8192,
+        gt=0,
+        description="Maximum prompt + completion tokens; for embeddings, tokens per input.",
+    )
     price: Price = Field(default_factory=Price, description="USD per 1M tokens.")
     card: str | None = Field(
         None, description="Id of the catalog model card (licence, tier, benchmarks)."
@@ -103,11 +119,42 @@ class Deployment(BaseModel):
     lineage: str | None = Field(
         None, description="A tuned model's lineage card: base, dataset, teacher (parity tune)."
     )
+    serves: tuple[Capability, ...] = Field(
+        (Capability.CHAT,),
+        min_length=1,
+        description="What it answers: chat, embeddings, or both (default: chat; provider "
+        "minilm: embeddings). A request of the other kind is a 400 naming model.",
+    )
+    max_inputs: int = Field(
+        2048,
+        gt=0,
+        description="Embeddings: inputs one request may carry at most (OpenAI's limit, 2048).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _minilm_defaults(cls, data: Any) -> Any:
+        """The bundled MiniLM embeds on premises, free, 256 word pieces an input."""
+        if isinstance(data, dict) and data.get("provider") == ProviderKind.MINILM.value:
+            data = {
+                "serves": [Capability.EMBEDDINGS.value],
+                "residency": Residency.ON_PREM.value,
+                "context_window": MINILM_MAX_TOKENS,
+                **data,
+            }
+        return data
+
+    def can(self, capability: Capability) -> bool:
+        """Whether this deployment answers requests of ``capability``."""
+        return capability in self.serves
 
     @property
-    def local_files(self) -> tuple[str | None, str | None]:
-        """(gguf, lora): deployments with the same pair share one llama.cpp server."""
-        return self.gguf, self.lora
+    def local_files(self) -> tuple[str | None, str | None, bool]:
+        """(gguf, lora, embeddings): deployments alike share one llama.cpp server.
+
+        A server in embedding mode answers only embeddings, so it is a server of its own.
+        """
+        return self.gguf, self.lora, self.can(Capability.EMBEDDINGS)
 
     @field_validator("id")
     @classmethod

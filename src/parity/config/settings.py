@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from parity.catalog.deployment import Deployment, ProviderKind
+from parity.catalog.deployment import Capability, Deployment, ProviderKind
 from parity.catalog.license import OrgProfile
 from parity.config.cache import CacheSettings, TracingSettings
 from parity.config.canary import CanarySettings
@@ -252,6 +252,7 @@ class Settings(BaseModel):
             seen.add(model.id)
             if model.provider is ProviderKind.OPENAI and not model.base_url:
                 raise located(("models", index, "base_url"), "an openai deployment needs base_url")
+            _check_serves(model, index)
         self._check_local_files()
         for name, route in self.routes.items():
             for target in route.models():
@@ -270,7 +271,13 @@ class Settings(BaseModel):
         for index, name in enumerate(self.canary.models):
             if name not in seen:
                 raise located(("canary", "models", index), f"canary model '{name}' is not listed")
+            if not self._chats(name):
+                raise located(("canary", "models", index), f"canary model '{name}' serves no chat")
         return self
+
+    def _chats(self, model_id: str) -> bool:
+        model = self.deployment(model_id)
+        return model is not None and model.can(Capability.CHAT)
 
     def _check_condition_values(self, deployments: list[str]) -> None:
         """Data classes and deployment ids in rules: a name that does not exist never matches."""
@@ -293,7 +300,7 @@ class Settings(BaseModel):
 
     def _check_local_files(self) -> None:
         """Each local deployment serves its own GGUF (+ LoRA): one llama.cpp server per pair."""
-        served: dict[tuple[str | None, str | None], str] = {}
+        served: dict[tuple[str | None, str | None, bool], str] = {}
         for index, model in enumerate(self.models):
             if model.provider is not ProviderKind.LOCAL:
                 continue
@@ -341,7 +348,23 @@ class Settings(BaseModel):
         route = self.routes.get(AUTO_ROUTE)
         if route is not None:
             return route.default_plan.models()[0] if route.default_plan.models() else None
-        for model in self.models:
+        chat = [m for m in self.models if m.can(Capability.CHAT)]  # never an embedder
+        for model in chat:
             if model.provider is ProviderKind.LOCAL:
                 return model.id
-        return self.models[0].id if self.models else None
+        return chat[0].id if chat else None
+
+
+def _check_serves(model: Deployment, index: int) -> None:
+    """What a provider can answer: MiniLM only embeds; one llama.cpp server does one of the two."""
+    where = ("models", index, "serves")
+    if model.provider is ProviderKind.MINILM and model.can(Capability.CHAT):
+        raise located(where, f"'{model.id}' (provider minilm) embeds text; it serves no chat")
+    if model.provider is ProviderKind.ANTHROPIC and model.can(Capability.EMBEDDINGS):
+        raise located(where, f"'{model.id}': Anthropic's API has no embeddings endpoint")
+    if model.provider is ProviderKind.LOCAL and len(set(model.serves)) > 1:
+        raise located(
+            where,
+            f"'{model.id}': the embedded llama.cpp server runs in chat or in embedding mode, "
+            "not both; list one deployment for each",
+        )

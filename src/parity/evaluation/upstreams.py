@@ -51,7 +51,7 @@ class Upstreams:
         self.retry = retry or RetryPolicy()
         self._limiters: dict[str, RateLimiter] = {}
         self._rng = random.Random(0)
-        self._local: dict[tuple[str | None, str | None], Any] = {}
+        self._local: dict[tuple[str | None, str | None, bool], Any] = {}
         self.local_models: dict[str, Deployment] = {}
         """Models served by the embedded llama.cpp servers this started."""
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from parity.catalog.deployment import Capability
 from parity.config import Settings
 from parity.errors import (
     AuthError,
@@ -34,6 +35,7 @@ from parity.gateway.openapi import openapi_bytes
 from parity.gateway.routes.admin import KEYS_PATH, AdminKeys
 from parity.gateway.routes.chat import ChatDoor
 from parity.gateway.routes.completions import COMPLETIONS_PATH, CompletionsDoor
+from parity.gateway.routes.embeddings import EMBEDDINGS_PATH, EmbeddingsRoute
 from parity.gateway.routes.feedback import FEEDBACK_PATH, FeedbackRoute
 from parity.gateway.routes.health import readiness
 from parity.gateway.routes.messages import (
@@ -104,6 +106,7 @@ class Gateway:
             MESSAGES_PATH: {"POST": self._door(MessagesDoor())},
             COUNT_TOKENS_PATH: {"POST": CountTokens(self.runtime)},
             COMPLETIONS_PATH: {"POST": self._door(CompletionsDoor())},
+            EMBEDDINGS_PATH: {"POST": EmbeddingsRoute(self.core)},
             MODELS_PATH: {"GET": self._models},
             FEEDBACK_PATH: {"POST": FeedbackRoute(self.runtime)},
             "/healthz": {"GET": self._healthz},
@@ -238,12 +241,14 @@ class Gateway:
         return table
 
     def _build_openapi(self) -> bytes:
-        deployments = list(self.runtime.deployments)
-        aliases = [name for name in self.runtime.router.names if name not in deployments]
+        listed = self.runtime.deployments
+        aliases = [name for name in self.runtime.router.names if name not in listed]
         return openapi_bytes(
             self.route_table(),
-            deployments=deployments,
+            deployments=list(listed),
             aliases=aliases,
+            embedders={m: d.max_inputs for m, d in listed.items() if d.can(Capability.EMBEDDINGS)},
+            chatless=[m for m, d in listed.items() if not d.can(Capability.CHAT)],
             auth_required=self.runtime.auth.enabled,
         )
 

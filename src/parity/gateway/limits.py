@@ -97,14 +97,27 @@ class Limits:
         return Rates(caller.key_id, caller.rpm, caller.tpm)
 
     async def admit(
-        self, request_id: str, caller: Caller, body: Mapping[str, Any], plan: RoutePlan
+        self,
+        request_id: str,
+        caller: Caller,
+        body: Mapping[str, Any],
+        plan: RoutePlan,
+        *,
+        prompt_tokens: int | None = None,
+        output_tokens: int | None = None,
     ) -> Admission:
-        """Take the rates and hold the worst-case cost, or raise (429, or 503 if refusing)."""
+        """Take the rates and hold the worst-case cost, or raise (429, or 503 if refusing).
+
+        ``prompt_tokens`` and ``output_tokens``: a door's own estimate (embeddings: the inputs,
+        and 0); else the chat body's prompt and its ``max_tokens`` (or the reserve).
+        """
         assert self._book is not None and self._rates is not None, "limits not started"
         limits, rates = self._of(caller)
-        prompt = estimate_prompt_tokens(body)
+        prompt = estimate_prompt_tokens(body) if prompt_tokens is None else prompt_tokens
         wanted = body.get("max_completion_tokens") or body.get("max_tokens")
         completion = wanted if isinstance(wanted, int) else self._settings.output_reserve_tokens
+        if output_tokens is not None:
+            completion = output_tokens
         admission = Admission(limits, rates, prompt + completion, None)
         if rates is not None:
             await self._rates.take(rates, admission.tokens)

@@ -17,6 +17,7 @@ import orjson
 from parity import __version__
 from parity.gateway.openapi_admin import ADMIN_OPERATIONS, admin_schemas
 from parity.gateway.openapi_doors import DOOR_OPERATIONS, door_schemas
+from parity.gateway.openapi_embeddings import EMBEDDINGS_OPERATIONS, embeddings_schemas
 from parity.gateway.openapi_feedback import FEEDBACK_OPERATIONS, feedback_schemas
 from parity.gateway.openapi_schemas import error_responses, json_content, schemas
 
@@ -34,6 +35,7 @@ _SSE_EVENT = {
 _OPEN_WITHOUT_KEYS = (
     ["chat"],
     ["completions"],
+    ["embeddings"],
     ["models"],
     ["feedback"],
     ["responses"],
@@ -131,6 +133,7 @@ def _operations() -> dict[tuple[str, str], Operation]:
         **ADMIN_OPERATIONS,
         **FEEDBACK_OPERATIONS,
         **DOOR_OPERATIONS,
+        **EMBEDDINGS_OPERATIONS,
     }
 
 
@@ -151,13 +154,21 @@ def build_openapi(
     deployments: list[str],
     aliases: list[str],
     auth_required: bool,
+    embedders: Mapping[str, int] | None = None,
+    chatless: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The document for ``routes`` (path template -> methods) as this gateway serves them.
 
-    ``deployments`` and ``aliases`` are the model names a request may give. ``auth_required``
-    says whether chat calls and the model list need a key (any key exists); admin operations
-    always do. Routes without an entry in OPERATIONS are left out (a test guards against that).
+    ``deployments`` and ``aliases`` are the model names a request may give; ``embedders`` the
+    deployments that serve embeddings (with their ``max_inputs``), ``chatless`` those that
+    serve no chat. ``auth_required`` says whether chat calls and the model list need a key
+    (any key exists); admin operations always do. Routes without an entry in OPERATIONS are
+    left out (a test guards against that).
     """
+    embedders = embedders or {}
+    no_chat = set(chatless)
+    chat = [name for name in deployments if name not in no_chat] + aliases
+    max_inputs = min(embedders.values(), default=2048)
     paths: dict[str, dict[str, Operation]] = {}
     for path, methods in routes.items():
         for method in methods:
@@ -177,10 +188,11 @@ def build_openapi(
         "paths": paths,
         "components": {
             "schemas": {
-                **schemas(deployments + aliases),
+                **schemas(chat),
                 **admin_schemas(deployments, aliases),
                 **feedback_schemas(),
-                **door_schemas(deployments + aliases),
+                **door_schemas(chat),
+                **embeddings_schemas(list(embedders), max_inputs),
             },
             "securitySchemes": _security_schemes(),
         },

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
-from parity.catalog.deployment import Deployment, ProviderKind
+from parity.catalog.deployment import Capability, Deployment, ProviderKind
 from parity.config import Settings
 from parity.errors import ConfigError
 from parity.gateway.auth import Authenticator
@@ -15,9 +15,10 @@ from parity.gateway.cache.response_cache import ResponseCache
 from parity.gateway.limits import Limits
 from parity.guards import GuardSet
 from parity.providers.base import Provider
+from parity.providers.embeddings import EmbeddingsProvider
 from parity.providers.local import LocalModelServer
 from parity.providers.local_tokens import CountedProvider
-from parity.providers.registry import registry
+from parity.providers.registry import embedders, registry
 from parity.routing.budget import SpendTracker
 from parity.routing.executor import Executor
 from parity.routing.latency import LatencyBoard
@@ -58,7 +59,8 @@ class Runtime:
         self._ledger = ledger
         self.auth = Authenticator(settings, env)
         self.deployments: dict[str, Deployment] = {m.id: m for m in settings.models}
-        self.providers: dict[str, Provider] = {}
+        self.providers: dict[str, Provider] = {}  # the deployments that serve chat
+        self.embedders: dict[str, EmbeddingsProvider] = {}  # those that serve embeddings
         self.tracker = SpendTracker(settings.budgets, ledger)
         self.limits = Limits(settings, self.deployments)
         self.latency = LatencyBoard()
@@ -87,6 +89,7 @@ class Runtime:
                         alias=model.wire_model,
                         model_path=model.gguf,
                         lora_path=model.lora,
+                        embedding=model.can(Capability.EMBEDDINGS),
                     )
                     by_files[model.local_files] = server
                 self.local_servers[model.id] = server
@@ -151,10 +154,24 @@ class Runtime:
             self.deployments[model_id] = self.deployments[model_id].model_copy(
                 update={"base_url": server.base_url}
             )
-        factories = registry()
+        self._build_providers()
+        for embedder in self.embedders.values():
+            await embedder.start()
+        self._executor = Executor(
+            self.deployments, self.providers, self.settings.retry, self.latency
+        )
+        self.ready = True
+
+    def _build_providers(self) -> None:
+        """A chat provider for each deployment that chats, an embedder for each that embeds."""
+        chat, embedding = registry(), embedders()
         for model_id, deployment in self.deployments.items():
             try:
-                provider = factories[deployment.provider](deployment, self.env)
+                if deployment.can(Capability.EMBEDDINGS):
+                    self.embedders[model_id] = embedding[deployment.provider](deployment, self.env)
+                if not deployment.can(Capability.CHAT):
+                    continue
+                provider = chat[deployment.provider](deployment, self.env)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from exc
             local = self.local_servers.get(model_id)
@@ -163,10 +180,6 @@ class Runtime:
             if self.tracing is not None:
                 provider = TracedProvider(provider, self.tracing)
             self.providers[model_id] = provider
-        self._executor = Executor(
-            self.deployments, self.providers, self.settings.retry, self.latency
-        )
-        self.ready = True
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run background work (shadow copies, refreshes), keeping a reference until it ends."""
@@ -194,6 +207,8 @@ class Runtime:
                 task.cancel()
         for provider in self.providers.values():
             await provider.close()
+        for embedder in self.embedders.values():
+            await embedder.close()
         await self.guards.close()
         await self.limits.stop()
         if self.writer is not None:
@@ -218,6 +233,9 @@ class Runtime:
                 server = self.local_servers.get(model_id)
                 healthy = server is not None and server.healthy
                 health[model_id] = "ok" if healthy else "down"
+            elif deployment.provider is ProviderKind.MINILM:
+                loaded = getattr(self.embedders.get(model_id), "loaded", False)
+                health[model_id] = "ok" if loaded else "loading"
             elif deployment.api_key_env and not self.env.get(deployment.api_key_env):
                 health[model_id] = f"no key ({deployment.api_key_env} is unset)"
             else:

@@ -73,7 +73,9 @@ class LocalModelServer:
         alias: str = "smollm2",
         model_path: str | None = None,
         lora_path: str | None = None,
+        embedding: bool = False,
     ):
+        """``embedding``: llama.cpp's embedding mode, which answers /v1/embeddings, not chat."""
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigError(
                 "the embedded model needs llama-cpp-python: pip install 'parity[local]'"
@@ -84,6 +86,7 @@ class LocalModelServer:
         self.model_path = Path(path).expanduser() if path else default_model_path()
         if not self.model_path.is_file():
             raise ConfigError(f"local.model_path does not exist: {self.model_path}")
+        self.embedding = embedding
         self.lora_path = Path(lora_path).expanduser() if lora_path else None
         if self.lora_path is not None and not self.lora_path.is_file():
             raise ConfigError(f"the LoRA adapter does not exist: {self.lora_path}")
@@ -134,6 +137,7 @@ class LocalModelServer:
             "--interrupt_requests",
             "False",
             *(["--lora_path", str(self.lora_path)] if self.lora_path else []),
+            *(["--embedding", "True"] if self.embedding else []),
         ]
 
     async def start(self) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from parity.catalog.deployment import Deployment
 from parity.config import RetrySettings
@@ -31,6 +31,8 @@ from parity.routing.plan import RoutePlan
 from parity.routing.validators import check_all
 
 __all__ = ["Attempt", "Executor", "Opened", "Trace", "assemble"]
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -180,6 +182,31 @@ class Executor:
                 if self._accepted(plan, body, completion.body, name, trace) or final:
                     return self._deployments[name], completion
                 break  # escalate to the next deployment
+        raise self._exhausted(trace, last)
+
+    async def call(
+        self, plan: RoutePlan, trace: Trace, call: Callable[[str], Awaitable[T]]
+    ) -> tuple[Deployment, T]:
+        """``call(deployment id)`` with the plan's retries, breakers and fallbacks, no validators.
+
+        For a door with its own kind of call (embeddings): what it returns is not judged.
+        """
+        last: ParityError | None = None
+        for name in self._available(plan, trace):
+            for index in range(self._retry.attempts):
+                started = time.perf_counter()
+                try:
+                    result = await call(name)
+                except ParityError as error:
+                    self._failed(trace, name, error, started)
+                    last = error
+                    wait = self._wait(error, index)
+                    if wait is None:
+                        break
+                    await asyncio.sleep(wait)
+                    continue
+                self._succeeded(trace, name, started)
+                return self._deployments[name], result
         raise self._exhausted(trace, last)
 
     async def open_stream(self, plan: RoutePlan, body: dict[str, Any], trace: Trace) -> Opened:

@@ -100,6 +100,16 @@ class MiniLMEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
+    @property
+    def dimensions(self) -> int:
+        """The length of each vector (384)."""
+        return int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def token_counts(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text, [CLS] and [SEP] included: what ``max_tokens`` bounds."""
+        encoded = self._model.tokenizer(list(texts), add_special_tokens=True)
+        return [len(ids) for ids in encoded["input_ids"]]
+
 
 class HttpEmbedder:
     """Any OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, llama.cpp, TEI…)."""

@@ -14,11 +14,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
-from parity.catalog.deployment import Deployment
-from parity.errors import ParityError
+from parity.catalog.deployment import Capability, Deployment
+from parity.errors import InvalidField, ParityError
 from parity.gateway.asgi import ClientGone, Headers, Receive, Scope, Send, read_body
 from parity.gateway.cache.response_cache import CacheEntry, CacheTicket
 from parity.gateway.observe import RequestObserver
@@ -68,29 +69,62 @@ class ServingCore:
         door: Door,
     ) -> None:
         """Answer one request of ``door``; its ledger row is written whatever happens."""
-        ex = self.accounting.begin(request_id, door.name, started)
+
+        async def work(ex: Exchange) -> None:
+            await self._serve(door, scope, receive, send, ex)
+
+        await self.run(
+            work,
+            scope,
+            send,
+            name=door.name,
+            request_id=request_id,
+            started=started,
+            render=door.render_error,
+        )
+
+    async def run(
+        self,
+        work: Callable[[Exchange], Awaitable[None]],
+        scope: Scope,
+        send: Send,
+        *,
+        name: str,
+        request_id: str,
+        started: float,
+        render: ErrorRender = error_bytes,
+    ) -> None:
+        """Run a door's ``work`` on a new exchange: its span, its error reply, its one row.
+
+        ``serve`` runs the chat doors' steps this way; a door with its own execution
+        (embeddings) passes its own ``work``, made of the public steps below.
+        """
+        ex = self.accounting.begin(request_id, name, started)
         tracing = self.rt.tracing
         if tracing is None:
-            await self._recorded(door, scope, receive, send, ex)
+            await self._recorded(work, send, ex, render)
             return
-        with tracing.request(scope["headers"], door.name) as span:  # docs/observability.md
-            await self._recorded(door, scope, receive, send, ex)
-            tracing.finished(span, door.name, ex.row, ex.trace)
+        with tracing.request(scope["headers"], name) as span:  # docs/observability.md
+            await self._recorded(work, send, ex, render)
+            tracing.finished(span, name, ex.row, ex.trace)
 
     async def _recorded(
-        self, door: Door, scope: Scope, receive: Receive, send: Send, ex: Exchange
+        self,
+        work: Callable[[Exchange], Awaitable[None]],
+        send: Send,
+        ex: Exchange,
+        render: ErrorRender,
     ) -> None:
-        request_id = ex.request_id
         try:
-            await self._serve(door, scope, receive, send, ex)
+            await work(ex)
         except ParityError as exc:
-            await self.fail(send, exc, ex, door.render_error)
+            await self.fail(send, exc, ex, render)
         except ClientGone:
             ex.row.status, ex.row.error_type = 499, "ClientDisconnected"
         except Exception as exc:
-            log.exception("request %s failed", request_id)
+            log.exception("request %s failed", ex.request_id)
             error = ParityError(f"internal error: {type(exc).__name__}")
-            await self.fail(send, error, ex, door.render_error)
+            await self.fail(send, error, ex, render)
         finally:
             self.accounting.record(ex)
 
@@ -102,6 +136,7 @@ class ServingCore:
         if self.accounting.prompts.keep_raw:
             ex.row.request_body = raw
         self.plan(ex, turn.body, turn.model, stream=turn.stream, headers=headers)
+        self.capable(ex, Capability.CHAT)
         await self.admit(ex)
         body = self.mask(ex)
         rerouted = await self.guard.before(ex)
@@ -159,12 +194,42 @@ class ServingCore:
         ex.row.data_classes = list(plan.data_classes)
         return plan
 
-    async def admit(self, ex: Exchange) -> None:
-        """Take the caller's rate limits and hold the worst-case cost (429 when refused)."""
+    def capable(self, ex: Exchange, capability: Capability) -> RoutePlan:
+        """The plan without the deployments that cannot answer ``capability``; 400 if none can.
+
+        A fixed plan whose deployments all can is kept as it is (no copy on the hot path).
+        """
+        plan, deployments = ex.plan, self.rt.deployments
+        assert plan is not None
+        able = [m for m in plan.models if deployments[m].can(capability)]
+        if len(able) == len(plan.models):
+            return plan
+        if not able:
+            asked = ex.row.model_requested
+            known = [m for m, d in deployments.items() if d.can(capability)]
+            where = f"'{asked}'" if asked == plan.primary else f"'{asked}' ({plan.primary})"
+            raise InvalidField(
+                f"the model {where} serves no {capability.value}; models that do: "
+                + (", ".join(known) or "none"),
+                param="model",
+                code="model_not_supported",
+            )
+        ex.plan = plan = replace(plan, primary=able[0], fallbacks=tuple(able[1:]))
+        return plan
+
+    async def admit(self, ex: Exchange, *, tokens: tuple[int, int] | None = None) -> None:
+        """Take the caller's rate limits and hold the worst-case cost (429 when refused).
+
+        ``tokens``: (prompt, output) as the door estimates them (embeddings: the inputs, 0);
+        else the chat body's prompt and its ``max_tokens`` or the configured reserve.
+        """
         caller, plan = ex.caller, ex.plan
         assert caller is not None and plan is not None and ex.body is not None
         if self.rt.limits.applies(caller):
-            ex.admission = await self.rt.limits.admit(ex.request_id, caller, ex.body, plan)
+            prompt, output = tokens if tokens is not None else (None, None)
+            ex.admission = await self.rt.limits.admit(
+                ex.request_id, caller, ex.body, plan, prompt_tokens=prompt, output_tokens=output
+            )
 
     def mask(self, ex: Exchange) -> dict[str, Any]:
         """The body with detected entities masked when the plan redacts."""
@@ -227,7 +292,7 @@ class ServingCore:
         if entry.chunks is None:
             assert entry.body is not None
             completion = Completion(entry.body, entry.usage, entry.upstream_model)
-            await self._answer(send, ex, deployment, await turn.answer(ex, deployment, completion))
+            await self.answer(send, ex, deployment, await turn.answer(ex, deployment, completion))
             return True
         frames = turn.frames(ex, deployment)
         headers = [*SSE, *ex.headers(deployment.id)]
@@ -267,9 +332,9 @@ class ServingCore:
             entry = CacheEntry(ticket.tenant, deployment.id, completion.usage, completion.body)
             entry.upstream_model, entry.created = completion.upstream_model, time.time()
             self._keep(ticket, entry)
-        await self._answer(send, ex, deployment, await turn.answer(ex, deployment, completion))
+        await self.answer(send, ex, deployment, await turn.answer(ex, deployment, completion))
 
-    async def _answer(
+    async def answer(
         self, send: Send, ex: Exchange, deployment: Deployment, payload: bytes
     ) -> None:
         """A whole 200 answer with the gateway's headers."""

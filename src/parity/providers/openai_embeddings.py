@@ -1,0 +1,108 @@
+"""Any OpenAI-compatible ``/v1/embeddings``: OpenAI, vLLM, Ollama, TEI, llama.cpp's server.
+
+The client's body goes on as it came (unknown fields too), with the deployment's model name.
+llama.cpp's server (llama-cpp-python 0.3.36) takes ``input`` as text only and knows neither
+``encoding_format`` nor ``dimensions``: it is asked for floats, and a request for token ids or
+fewer dimensions is refused here with a 400 naming the field, before anything is sent. An
+answer that is not one vector per input is a typed, retryable protocol error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from parity.catalog.deployment import Deployment, Engine
+from parity.errors import InvalidField, UpstreamProtocolError
+from parity.providers.embeddings import Embeddings, Vector
+from parity.providers.http import SessionHolder, fetch, loads_object
+from parity.providers.openai_adapt import engine_of
+
+__all__ = ["OpenAIEmbeddings", "input_count"]
+
+
+def input_count(value: Any) -> int:
+    """How many vectors ``input`` asks for: a string or one token array is one."""
+    if isinstance(value, list) and value and not isinstance(value[0], int):
+        return len(value)
+    return 1
+
+
+class OpenAIEmbeddings:
+    """Speaks OpenAI's embeddings wire format over one pooled session."""
+
+    def __init__(self, deployment: Deployment, env: Mapping[str, str]):
+        if not deployment.base_url:
+            raise ValueError(f"deployment '{deployment.id}' has no base_url")
+        self.deployment = deployment
+        self._url = deployment.base_url.rstrip("/") + "/embeddings"
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        key = env.get(deployment.api_key_env) if deployment.api_key_env else None
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        self._llama_cpp = engine_of(deployment) is Engine.LLAMA_CPP
+        self._holder = SessionHolder(deployment, headers)
+
+    async def start(self) -> None:
+        """Nothing to load: the pool opens on the first call."""
+
+    def _request(self, body: dict[str, Any]) -> dict[str, Any]:
+        request = {**body, "model": self.deployment.wire_model}
+        if not self._llama_cpp:
+            return request
+        name = self.deployment.id
+        if body.get("dimensions") is not None:
+            raise InvalidField(
+                f"'{name}' (llama.cpp) cannot shorten its embeddings; leave 'dimensions' out",
+                param="dimensions",
+            )
+        value = body.get("input")
+        texts = [value] if isinstance(value, str) else value
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise InvalidField(f"'{name}' (llama.cpp) takes text only", param="input")
+        request.pop("encoding_format", None)  # it answers floats; the door encodes them
+        return request
+
+    async def embed(self, body: dict[str, Any]) -> Embeddings:
+        """One call; the vectors in input order."""
+        name = self.deployment.id
+        payload = orjson.dumps(self._request(body))
+        data = loads_object(await fetch(self._holder, name, self._url, payload), name)
+        vectors = _vectors(data.get("data"), input_count(body.get("input")), name)
+        usage = data.get("usage")
+        tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+        upstream = data.get("model")
+        return Embeddings(
+            vectors,
+            tokens if isinstance(tokens, int) and not isinstance(tokens, bool) else None,
+            upstream if isinstance(upstream, str) else None,
+        )
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._holder.close()
+
+
+def _vectors(data: Any, expected: int, name: str) -> list[Vector]:
+    """One vector per input, ordered by ``index``; anything else is a protocol error."""
+    if not isinstance(data, list) or len(data) != expected:
+        got = len(data) if isinstance(data, list) else "no list"
+        raise UpstreamProtocolError(
+            f"upstream '{name}' answered {got} embeddings for {expected} inputs", deployment=name
+        )
+    by_index: dict[int, Vector] = {}
+    for position, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise UpstreamProtocolError(f"upstream '{name}' sent a bad embedding", deployment=name)
+        index = item.get("index", position)
+        vector = item.get("embedding")
+        if not isinstance(index, int) or not isinstance(vector, list | str):
+            raise UpstreamProtocolError(f"upstream '{name}' sent a bad embedding", deployment=name)
+        by_index[index] = vector
+    if sorted(by_index) != list(range(expected)):
+        raise UpstreamProtocolError(
+            f"upstream '{name}' sent embeddings with wrong indexes", deployment=name
+        )
+    return [by_index[i] for i in range(expected)]
