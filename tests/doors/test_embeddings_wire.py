@@ -106,4 +106,4 @@ def test_a_broken_base64_vector_from_upstream_is_a_protocol_error() -> None:
     with pytest.raises(UpstreamProtocolError):
         embeddings_bytes(["not base64!"], "float", "dep", 1)
     with pytest.raises(UpstreamProtocolError):
-        embeddings_bytes([["a", "b"]], "base64", "dep", 1)
+        embeddings_bytes([["a", "b"]], "base64", "dep", 1)  # type: ignore[list-item]

@@ -77,7 +77,7 @@ class Runtime:
         # One llama.cpp server per distinct (gguf, lora) of the local deployments; built here,
         # not in start(), so a missing model file is a config error at once.
         self.local_servers: dict[str, LocalModelServer] = {}
-        by_files: dict[tuple[str | None, str | None], LocalModelServer] = {}
+        by_files: dict[tuple[str | None, str | None, bool], LocalModelServer] = {}
         for model in settings.models:
             if model.provider is ProviderKind.LOCAL:
                 server = by_files.get(model.local_files)

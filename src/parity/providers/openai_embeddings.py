@@ -3,8 +3,10 @@
 The client's body goes on as it came (unknown fields too), with the deployment's model name.
 llama.cpp's server (llama-cpp-python 0.3.36) takes ``input`` as text only and knows neither
 ``encoding_format`` nor ``dimensions``: it is asked for floats, and a request for token ids or
-fewer dimensions is refused here with a 400 naming the field, before anything is sent. An
-answer that is not one vector per input is a typed, retryable protocol error.
+fewer dimensions is refused here with a 400 naming the field, before anything is sent. For a
+model without pooling (SmolLM2 and most chat models) it answers a vector per token, which is
+mean-pooled here. An answer that is not one vector per input is a typed, retryable protocol
+error.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class OpenAIEmbeddings:
         name = self.deployment.id
         payload = orjson.dumps(self._request(body))
         data = loads_object(await fetch(self._holder, name, self._url, payload), name)
-        vectors = _vectors(data.get("data"), input_count(body.get("input")), name)
+        vectors = _vectors(data.get("data"), input_count(body.get("input")), name, self._llama_cpp)
         usage = data.get("usage")
         tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
         upstream = data.get("model")
@@ -85,8 +87,43 @@ class OpenAIEmbeddings:
         await self._holder.close()
 
 
-def _vectors(data: Any, expected: int, name: str) -> list[Vector]:
-    """One vector per input, ordered by ``index``; anything else is a protocol error."""
+def _pooled(tokens: list[Any], name: str) -> list[float]:
+    """llama.cpp's vector per token (a model without pooling), mean-pooled to unit length.
+
+    As llama.cpp's own ``--pooling mean``; llama-cpp-python's server has no such setting.
+    """
+    import numpy as np
+
+    try:
+        matrix = np.asarray(tokens, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise UpstreamProtocolError(
+            f"upstream '{name}' sent a bad embedding", deployment=name
+        ) from exc
+    if matrix.ndim != 2 or not matrix.shape[0]:
+        raise UpstreamProtocolError(f"upstream '{name}' sent a bad embedding", deployment=name)
+    mean = matrix.mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    pooled: list[float] = (mean / norm if norm else mean).tolist()
+    return pooled
+
+
+def _vector(item: Any, name: str, pool: bool) -> Vector:
+    vector = item.get("embedding") if isinstance(item, dict) else None
+    if isinstance(vector, str) or (
+        isinstance(vector, list) and (not vector or isinstance(vector[0], int | float))
+    ):
+        return vector
+    if pool and isinstance(vector, list) and isinstance(vector[0], list):
+        return _pooled(vector, name)
+    raise UpstreamProtocolError(f"upstream '{name}' sent a bad embedding", deployment=name)
+
+
+def _vectors(data: Any, expected: int, name: str, pool: bool) -> list[Vector]:
+    """One vector per input, ordered by ``index``; anything else is a protocol error.
+
+    ``pool``: llama.cpp's vectors per token become one (see ``_pooled``).
+    """
     if not isinstance(data, list) or len(data) != expected:
         got = len(data) if isinstance(data, list) else "no list"
         raise UpstreamProtocolError(
@@ -94,12 +131,10 @@ def _vectors(data: Any, expected: int, name: str) -> list[Vector]:
         )
     by_index: dict[int, Vector] = {}
     for position, item in enumerate(data):
-        if not isinstance(item, dict):
-            raise UpstreamProtocolError(f"upstream '{name}' sent a bad embedding", deployment=name)
+        vector = _vector(item, name, pool)
         index = item.get("index", position)
-        vector = item.get("embedding")
-        if not isinstance(index, int) or not isinstance(vector, list | str):
-            raise UpstreamProtocolError(f"upstream '{name}' sent a bad embedding", deployment=name)
+        if not isinstance(index, int):
+            raise UpstreamProtocolError(f"upstream '{name}' sent a bad index", deployment=name)
         by_index[index] = vector
     if sorted(by_index) != list(range(expected)):
         raise UpstreamProtocolError(
