@@ -52,6 +52,7 @@ def test_every_form_of_input_is_taken(value: Any, inputs: list[Any]) -> None:
         ({"model": "m", "input": [True, False]}, "input[0]"),
         ({"model": "m", "input": "a", "encoding_format": "hex"}, "encoding_format"),
         ({"model": "m", "input": "a", "dimensions": 0}, "dimensions"),
+        ({"model": "m", "input": "a", "dimensions": 8193}, "dimensions"),
         ({"model": "m", "input": "a", "dimensions": "8"}, "dimensions"),
         ({"model": "m", "input": "a", "user": 7}, "user"),
         ({"input": "a"}, "model"),

@@ -27,7 +27,8 @@ DEFAULT_DIMENSIONS = 256
 MAX_INPUT_TOKENS = 8192
 """text-embedding-3's context; the fake counts a word a token."""
 MAX_INPUTS = 2048
-MAX_DIMENSIONS = 3072
+MAX_DIMENSIONS = 8192
+"""The gateway's bound; OpenAI's own models stop at 3072, each at its own width."""
 _WORD = re.compile(r"\w+")
 
 
@@ -85,7 +86,8 @@ def _encode(vector: list[float], encoding: Any) -> list[float] | str:
 def embeddings(body: dict[str, Any]) -> dict[str, Any] | None:
     """The ``/v1/embeddings`` answer for a request body, or None when its input is invalid."""
     texts = _texts(body.get("input"))
-    dimensions = body.get("dimensions", DEFAULT_DIMENSIONS)
+    dimensions = body.get("dimensions")
+    dimensions = DEFAULT_DIMENSIONS if dimensions is None else dimensions
     if texts is None or not isinstance(dimensions, int) or dimensions < 1:
         return None
     encoding = body.get("encoding_format")

@@ -306,7 +306,7 @@ def _embeddings_refusal(body: dict[str, Any]) -> web.Response | None:
     dimensions = body.get("dimensions")
     if dimensions is not None and (type(dimensions) is not int or dimensions < 1):
         return openai_error(400, "Invalid 'dimensions': must be a positive integer.")
-    if dimensions is not None and dimensions > MAX_DIMENSIONS:  # text-embedding-3-large's
+    if dimensions is not None and dimensions > MAX_DIMENSIONS:
         return openai_error(
             400, f"This model does not support more than {MAX_DIMENSIONS} dimensions."
         )

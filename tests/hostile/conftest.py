@@ -29,7 +29,17 @@ def hostile_config(vendor: VendorFake) -> dict[str, Any]:
     }
     return {
         "server": {"max_body_bytes": MAX_BODY, "body_timeout_s": BODY_TIMEOUT_S},
-        "models": [{"id": "gpt-fake", **deployment}, {"id": "gpt-fake-2", **deployment}],
+        "models": [
+            {"id": "gpt-fake", **deployment},
+            {"id": "gpt-fake-2", **deployment},
+            {  # /v1/embeddings: the fake answers every input OpenAI's API takes
+                "id": "embed-fake",
+                **deployment,
+                "upstream_model": "text-embedding-3-small",
+                "serves": ["embeddings"],
+                "price": {"input": 0.02},
+            },
+        ],
         "routes": {"parity/auto": {"default": {"route": "gpt-fake", "fallbacks": ["gpt-fake-2"]}}},
         "retry": {"attempts": 1, "backoff_s": 0.01, "max_retry_after_s": 0},
         "ledger": {"store_bodies": False},

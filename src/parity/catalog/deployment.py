@@ -72,7 +72,10 @@ class Deployment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(description="The name clients ask for, e.g. 'gpt-4o' or 'local/smollm2'.")
-    provider: ProviderKind = Field(description="Wire protocol: local, openai or anthropic.")
+    provider: ProviderKind = Field(
+        description="Wire protocol: local, openai or anthropic; minilm: the bundled "
+        "all-MiniLM-L6-v2 embedder (parity[embed]), run in the gateway."
+    )
     base_url: str | None = Field(
         None, description="Upstream base URL, e.g. https://api.openai.com/v1 (not for local)."
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parity.gateway.chat_fields import INT64_MAX
+from parity.gateway.embeddings.wire import MAX_DIMENSIONS
 from parity.gateway.openapi_schemas import error_responses, json_content
 
 __all__ = ["EMBEDDINGS_OPERATIONS", "embeddings_schemas"]
@@ -65,9 +65,8 @@ def _request(models: list[str], max_inputs: int) -> Schema:
             },
             "dimensions": {
                 "type": "integer",
-                "format": "int64",
                 "minimum": 1,
-                "maximum": INT64_MAX,
+                "maximum": MAX_DIMENSIONS,
                 "nullable": True,
             },
             "user": {"type": "string", "nullable": True},

@@ -27,9 +27,13 @@ from parity.errors import InvalidField, UpstreamProtocolError
 from parity.gateway.protocol import check_counts, load_object, model_of
 from parity.providers.embeddings import Vector
 
-__all__ = ["ENCODINGS", "EmbeddingsCall", "embeddings_bytes", "parse_embeddings"]
+__all__ = ["ENCODINGS", "MAX_DIMENSIONS", "EmbeddingsCall", "embeddings_bytes", "parse_embeddings"]
 
 ENCODINGS = ("float", "base64")
+MAX_DIMENSIONS = 8192
+"""The widest vector one may ask for: wider than any embedding model served here (MiniLM 384,
+text-embedding-3-large 3072); a larger ``dimensions`` is a mistake, refused before an upstream
+has to."""
 _TOKEN_MAX = 2**31 - 1
 _BIG_ENDIAN = sys.byteorder == "big"
 
@@ -132,6 +136,11 @@ def parse_embeddings(raw: bytes) -> EmbeddingsCall:
             param="encoding_format",
         )
     check_counts(body, ("dimensions",))
+    dimensions = body.get("dimensions")
+    if dimensions is not None and dimensions > MAX_DIMENSIONS:
+        raise InvalidField(
+            f"'dimensions' is at most {MAX_DIMENSIONS}, got {dimensions}", param="dimensions"
+        )
     user = body.get("user")
     if user is not None and not isinstance(user, str):
         raise InvalidField("'user' must be a string", param="user")
