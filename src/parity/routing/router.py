@@ -156,6 +156,12 @@ class PolicyRouter:
         """Every model id and alias clients may ask for."""
         return sorted(set(self.deployments) | set(self.routes))
 
+    @property
+    def blocking(self) -> bool:
+        """Whether a plan may run a model (a learned router that embeds the prompt): the
+        serving core then plans in a worker thread, so the event loop never waits on it."""
+        return bool(getattr(self.signals.get("difficulty"), "blocking", False))
+
     def _explicit_plans(self) -> dict[str, RoutePlan]:
         """Plans for deployments named directly that no guard can change, built once.
 

@@ -103,7 +103,12 @@ class MiniLMEmbedder:
     @property
     def dimensions(self) -> int:
         """The length of each vector (384)."""
-        return int(self._model.get_sentence_embedding_dimension() or 0)
+        model = self._model  # sentence-transformers 6 renamed the method
+        size = (
+            getattr(model, "get_embedding_dimension", None)
+            or model.get_sentence_embedding_dimension
+        )
+        return int(size() or 0)
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, [CLS] and [SEP] included: what ``max_tokens`` bounds."""

@@ -53,7 +53,7 @@ class EmbeddingsRoute:
         call = parse_embeddings(raw)
         if core.accounting.prompts.keep_raw:
             ex.row.request_body = raw
-        core.plan(ex, call.routing_body(), call.model, stream=False, headers=headers)
+        await core.plan(ex, call.routing_body(), call.model, stream=False, headers=headers)
         plan = core.capable(ex, Capability.EMBEDDINGS)
         self._check_count(call, plan.primary)
         await core.admit(ex, tokens=(call.estimated_tokens, 0))

@@ -11,6 +11,7 @@ row, whatever happened. A shadow copy, when the plan has one, goes out after the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -57,6 +58,9 @@ class ServingCore:
         self._limit = runtime.settings.server.max_body_bytes
         self._body_timeout = runtime.settings.server.body_timeout_s
         self._names = frozenset(runtime.deployments) | frozenset(runtime.router.names)
+        # A learned router that embeds the prompt blocks for tens of milliseconds a plan
+        # (docs/benchmarks.md): such a router plans in a worker thread.
+        self._plan_in_thread = bool(getattr(runtime.router, "blocking", False))
 
     async def serve(
         self,
@@ -135,7 +139,7 @@ class ServingCore:
         turn = await door.open(raw, ex)
         if self.accounting.prompts.keep_raw:
             ex.row.request_body = raw
-        self.plan(ex, turn.body, turn.model, stream=turn.stream, headers=headers)
+        await self.plan(ex, turn.body, turn.model, stream=turn.stream, headers=headers)
         self.capable(ex, Capability.CHAT)
         await self.admit(ex)
         body = self.mask(ex)
@@ -165,7 +169,7 @@ class ServingCore:
         raw = await read_body(receive, headers, self._limit, self._body_timeout)
         return headers, raw
 
-    def plan(
+    async def plan(
         self,
         ex: Exchange,
         body: dict[str, Any],
@@ -174,7 +178,10 @@ class ServingCore:
         stream: bool,
         headers: dict[bytes, bytes],
     ) -> RoutePlan:
-        """Route the request: the plan, and the row's route, task and data classes."""
+        """Route the request: the plan, and the row's route, task and data classes.
+
+        In a worker thread when the router may run a model; else here, in microseconds.
+        """
         ex.body = body
         ex.row.model_requested, ex.row.stream = model, stream
         task_header = headers.get(TASK_HEADER.encode())
@@ -189,7 +196,11 @@ class ServingCore:
             if wanted
             else {},
         )
-        ex.plan = plan = self.rt.router.plan(request)
+        if self._plan_in_thread:
+            plan = await asyncio.to_thread(self.rt.router.plan, request)
+        else:
+            plan = self.rt.router.plan(request)
+        ex.plan = plan
         ex.row.route, ex.row.route_reason = plan.route, plan.reason
         ex.row.data_classes = list(plan.data_classes)
         return plan

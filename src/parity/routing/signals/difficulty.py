@@ -181,6 +181,11 @@ class LearnedDifficulty:
         """The override from the config, else the artifact's calibrated threshold."""
         return self._threshold if self._threshold is not None else self.router.threshold
 
+    @property
+    def blocking(self) -> bool:
+        """Whether a score embeds the prompt (MiniLM, or an embeddings API over HTTP)."""
+        return self.router.manifest.get("embedder") is not None
+
     def _maybe_reload(self) -> None:
         now = time.monotonic()
         if now - self._checked < self._check_every:
