@@ -45,6 +45,7 @@ models:
             "no embeddings endpoint",
         ),
         ("provider: minilm\n    max_inputs: 0", "max_inputs", 4, "greater than 0"),
+        ("provider: minilm\n    context_window: 1024", "context_window", 4, "at most 512"),
         ("provider: minilm\n    serves: []", "serves", 4, "at least 1"),
     ],
 )

@@ -11,6 +11,8 @@ __all__ = ["Capability", "Deployment", "Engine", "Price", "ProviderKind", "Resid
 
 MINILM_MAX_TOKENS = 256
 """all-MiniLM-L6-v2's sequence length in sentence-transformers: word pieces, [CLS] and [SEP] in."""
+MINILM_POSITIONS = 512
+"""Its position embeddings (BERT's): no input can be longer, whatever context_window says."""
 
 
 class Residency(StrEnum):

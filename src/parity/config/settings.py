@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from parity.catalog.deployment import Capability, Deployment, ProviderKind
+from parity.catalog.deployment import MINILM_POSITIONS, Capability, Deployment, ProviderKind
 from parity.catalog.license import OrgProfile
 from parity.config.cache import CacheSettings, TracingSettings
 from parity.config.canary import CanarySettings
@@ -360,6 +360,11 @@ def _check_serves(model: Deployment, index: int) -> None:
     where = ("models", index, "serves")
     if model.provider is ProviderKind.MINILM and model.can(Capability.CHAT):
         raise located(where, f"'{model.id}' (provider minilm) embeds text; it serves no chat")
+    if model.provider is ProviderKind.MINILM and model.context_window > MINILM_POSITIONS:
+        raise located(
+            ("models", index, "context_window"),
+            f"'{model.id}': MiniLM reads at most {MINILM_POSITIONS} word pieces an input",
+        )
     if model.provider is ProviderKind.ANTHROPIC and model.can(Capability.EMBEDDINGS):
         raise located(where, f"'{model.id}': Anthropic's API has no embeddings endpoint")
     if model.provider is ProviderKind.LOCAL and len(set(model.serves)) > 1:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from parity.catalog.deployment import Deployment
+from parity.catalog.deployment import MINILM_POSITIONS, Deployment
 from parity.errors import ConfigError, InvalidField, Unavailable
 from parity.providers.embeddings import Embeddings
 from parity.training.embeddings import MiniLMEmbedder
@@ -25,7 +25,6 @@ from parity.training.embeddings import MiniLMEmbedder
 __all__ = ["MINILM_NAME", "MiniLMEmbeddings"]
 
 MINILM_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-_POSITIONS = 512  # BERT's position embeddings: no sequence can be longer
 _TOKENS_HINT = (
     "send the text itself (LangChain: OpenAIEmbeddings(check_embedding_ctx_length=False))"
 )
@@ -47,10 +46,10 @@ class MiniLMEmbeddings:
     """all-MiniLM-L6-v2 on the CPU, one worker thread, loaded at start."""
 
     def __init__(self, deployment: Deployment, env: Mapping[str, str] | None = None):
-        if deployment.context_window > _POSITIONS:
+        if deployment.context_window > MINILM_POSITIONS:
             raise ValueError(
-                f"deployment '{deployment.id}': MiniLM reads at most {_POSITIONS} word pieces; "
-                f"context_window is {deployment.context_window}"
+                f"deployment '{deployment.id}': MiniLM reads at most {MINILM_POSITIONS} word "
+                f"pieces; context_window is {deployment.context_window}"
             )
         self.deployment = deployment
         self._model: MiniLMEmbedder | None = None
