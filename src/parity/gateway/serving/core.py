@@ -61,6 +61,11 @@ class ServingCore:
         # A learned router that embeds the prompt blocks for tens of milliseconds a plan
         # (docs/benchmarks.md): such a router plans in a worker thread.
         self._plan_in_thread = bool(getattr(runtime.router, "blocking", False))
+        # The deployments that cannot answer each kind of request (usually none: no work then).
+        self._unable = {
+            need: frozenset(m for m, d in runtime.deployments.items() if not d.can(need))
+            for need in Capability
+        }
 
     async def serve(
         self,
@@ -210,11 +215,11 @@ class ServingCore:
 
         A fixed plan whose deployments all can is kept as it is (no copy on the hot path).
         """
-        plan, deployments = ex.plan, self.rt.deployments
+        plan, deployments, unable = ex.plan, self.rt.deployments, self._unable[capability]
         assert plan is not None
-        able = [m for m in plan.models if deployments[m].can(capability)]
-        if len(able) == len(plan.models):
+        if not unable or unable.isdisjoint(plan.models):
             return plan
+        able = [m for m in plan.models if m not in unable]
         if not able:
             asked = ex.row.model_requested
             known = [m for m, d in deployments.items() if d.can(capability)]
