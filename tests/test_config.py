@@ -147,3 +147,33 @@ def test_openai_deployment_without_base_url_is_reported(tmp_path: Path) -> None:
     [problem] = check_config_file(path)
     assert "base_url" in problem.message
     assert problem.line == 2
+
+
+def test_drop_params_is_checked_at_its_line_with_a_hint(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+drop_params: [n, temprature]
+models:
+  - id: local/smollm2
+    provider: local
+    drop_param: true
+  - id: b
+    provider: openai
+    base_url: http://x/v1
+    drop_params: maybe
+""",
+    )
+    by_location = {p.location: p for p in check_config_file(path)}
+    assert by_location["drop_params.1"].line == 1
+    assert "did you mean 'temperature'?" in by_location["drop_params.1"].message
+    assert by_location["models.0.drop_param"].line == 5
+    assert "did you mean 'drop_params'?" in by_location["models.0.drop_param"].message
+    assert by_location["models.1.drop_params"].line == 9
+    assert "true or false or a list" in by_location["models.1.drop_params"].message
+
+
+def test_drop_params_takes_true_false_or_names(tmp_path: Path) -> None:
+    path = write(tmp_path, "drop_params: [n, max_tokens]\n" + GOOD)
+    assert load_settings(path, env={}).drop_params == ["n", "max_tokens"]
+    assert load_settings(write(tmp_path, "drop_params: true\n" + GOOD), env={}).drop_params

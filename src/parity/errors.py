@@ -10,6 +10,8 @@ by matching message text.
     ├── RequestError                 400 invalid_request_error
     │   ├── InvalidJSON              400
     │   ├── InvalidField             400  (missing or malformed field; ``param`` names it)
+    │   ├── ContextLengthExceeded    400  (code context_length_exceeded, param messages; the
+    │   │                                  prompt does not fit: never retried, nor fallen back)
     │   ├── BodyTooLarge             413
     │   ├── BodyTimeout              408  (the body did not arrive in time)
     │   ├── HeadersTooLarge          431
@@ -32,7 +34,8 @@ by matching message text.
         ├── UpstreamConnectError     502                      retryable: yes
         ├── UpstreamRateLimited      429 (+ retry-after)      retryable: yes
         ├── UpstreamServerError      502 (upstream 5xx)       retryable: yes
-        ├── UpstreamBadRequest       400 (upstream 4xx)       retryable: no
+        ├── UpstreamBadRequest       400 (upstream 4xx; a 400 keeps the upstream's param
+        │                                and code)               retryable: no
         ├── UpstreamAuthError        502 (Parity's key)       retryable: no
         └── UpstreamProtocolError    502 (bad body, broken stream) retryable: yes
 """
@@ -49,6 +52,7 @@ __all__ = [
     "BudgetExceeded",
     "ConfigError",
     "Conflict",
+    "ContextLengthExceeded",
     "GuardBlocked",
     "GuardUnavailable",
     "HeadersTooLarge",
@@ -154,6 +158,20 @@ class InvalidJSON(RequestError):
 
 class InvalidField(RequestError):
     pass
+
+
+class ContextLengthExceeded(RequestError):
+    """The prompt (with the completion asked for) does not fit the model's context window.
+
+    OpenAI's own answer, field for field: 400, ``invalid_request_error``, param ``messages``,
+    code ``context_length_exceeded``. A client's mistake: never retried, never counted toward a
+    breaker, never answered by a fallback. ``deployment`` names the model that refused it.
+    """
+
+    def __init__(self, message: str, *, deployment: str = "", upstream_status: int | None = None):
+        super().__init__(message, param="messages", code="context_length_exceeded")
+        self.deployment = deployment
+        self.upstream_status = upstream_status
 
 
 _CLOSE = [(b"connection", b"close")]
@@ -327,8 +345,9 @@ class UpstreamError(ParityError):
         deployment: str = "",
         upstream_status: int | None = None,
         code: str | None = None,
+        param: str | None = None,
     ):
-        super().__init__(message, code=code)
+        super().__init__(message, param=param, code=code)
         self.deployment = deployment
         self.upstream_status = upstream_status
 

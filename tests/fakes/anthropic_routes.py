@@ -13,6 +13,7 @@ from aiohttp import web
 from tests.fakes.anthropic_checks import check_headers, check_request
 from tests.fakes.behaviour import (
     ERROR_TYPE_STATUS,
+    TRACEBACK,
     Behaviour,
     Reply,
     ReplyInput,
@@ -245,6 +246,22 @@ async def _stream(
     return response
 
 
+def _refused(behaviour: Behaviour, status: int | None, stream: bool) -> web.Response | None:
+    """Whatever answers instead of a message: an error status, Anthropic's answer to a prompt
+    longer than the context (its error has no code), a raw 500, a malformed body."""
+    if status is not None:
+        return anthropic_error(status)
+    if behaviour.kind == "context-length":
+        return anthropic_error(400, "prompt is too long: 210417 tokens > 200000 maximum")
+    if behaviour.kind == "traceback-500":
+        return web.Response(status=500, text=TRACEBACK, content_type="text/plain")
+    if behaviour.kind == "invalid-json" and not stream:
+        return web.Response(
+            text='{"id": "msg_broken", "content": [', content_type="application/json"
+        )
+    return None
+
+
 async def create_message(request: web.Request) -> web.StreamResponse:
     """POST /v1/messages."""
     refused = check_headers(request.headers)
@@ -258,12 +275,9 @@ async def create_message(request: web.Request) -> web.StreamResponse:
     behaviour = behaviour_for(model)
     status = request.app[STATE].failure_status(behaviour, model, bool(body.get("stream")))
     await pause(behaviour)
-    if status is not None:
-        return anthropic_error(status)
-    if behaviour.kind == "invalid-json" and not body.get("stream"):
-        return web.Response(
-            text='{"id": "msg_broken", "content": [', content_type="application/json"
-        )
+    answered = _refused(behaviour, status, bool(body.get("stream")))
+    if answered is not None:
+        return answered
     reply = plan_reply(behaviour.kind, reply_input(body))
     if body.get("stream"):
         return await _stream(request, model, reply, behaviour)

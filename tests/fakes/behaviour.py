@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "ERROR_TYPE_STATUS",
     "REFUSAL",
+    "TRACEBACK",
     "Behaviour",
     "FakeState",
     "Reply",
@@ -25,6 +26,13 @@ __all__ = [
 ]
 
 REFUSAL = "I'm sorry, but I can't help with that."
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/srv/vendor/app/handlers.py", line 41, in complete\n'
+    "    raise RuntimeError(reason)\n"
+    "RuntimeError: the worker died"
+)
+"""What a Python upstream's unguarded 500 carries: its traceback and its server's paths."""
 
 _ERROR_STATUS = {
     "error-500": 500,
@@ -64,6 +72,8 @@ _SHAPED = frozenset(
         "truncated",
         "empty",
         "no-usage",
+        "context-length",
+        "traceback-500",
     }
 )
 

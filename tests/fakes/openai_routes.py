@@ -10,7 +10,15 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.behaviour import Behaviour, Reply, ReplyInput, ToolSpec, behaviour_for, plan_reply
+from tests.fakes.behaviour import (
+    TRACEBACK,
+    Behaviour,
+    Reply,
+    ReplyInput,
+    ToolSpec,
+    behaviour_for,
+    plan_reply,
+)
 from tests.fakes.embeddings import MAX_DIMENSIONS, MAX_INPUT_TOKENS, embeddings, input_problem
 from tests.fakes.web_common import STATE, drop_connection, json_body, open_sse, pause
 
@@ -140,8 +148,8 @@ def _tool_call(reply: Reply, call_id: str) -> dict[str, Any]:
     }
 
 
-def completion(model: str, reply: Reply) -> dict[str, Any]:
-    """A ``chat.completion`` object."""
+def completion(model: str, reply: Reply, n: int = 1) -> dict[str, Any]:
+    """A ``chat.completion`` object with ``n`` choices (the same answer in each)."""
     message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
     if reply.tool_name is not None:
         message["content"] = None
@@ -153,11 +161,12 @@ def completion(model: str, reply: Reply) -> dict[str, Any]:
         "model": model,
         "choices": [
             {
-                "index": 0,
+                "index": index,
                 "message": message,
                 "logprobs": None,
                 "finish_reason": _FINISH[reply.finish],
             }
+            for index in range(n)
         ],
         "usage": _usage(reply),
         "service_tier": "default",
@@ -249,6 +258,26 @@ def _invalid(body: Any) -> web.Response | None:
     return None
 
 
+def _refused(behaviour: Behaviour, status: int | None, stream: bool) -> web.Response | None:
+    """An error status, OpenAI's answer to a prompt longer than the context, a Python server's
+    raw 500 or a malformed body: whatever answers instead of a completion."""
+    if status is not None:
+        return openai_error(status)
+    if behaviour.kind == "invalid-json" and not stream:
+        return web.Response(
+            text='{"id": "chatcmpl-broken", "choices": [', content_type="application/json"
+        )
+    if behaviour.kind == "context-length":
+        message = (
+            "This model's maximum context length is 128000 tokens. However, your messages "
+            "resulted in 130412 tokens. Please reduce the length of the messages."
+        )
+        return openai_error(400, message, param="messages", code="context_length_exceeded")
+    if behaviour.kind == "traceback-500":
+        return web.Response(status=500, text=TRACEBACK, content_type="text/plain")
+    return None
+
+
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     """POST /v1/chat/completions."""
     if not _authorized(request):
@@ -261,16 +290,15 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     behaviour = behaviour_for(model)
     status = request.app[STATE].failure_status(behaviour, model, bool(body.get("stream")))
     await pause(behaviour)
-    if status is not None:
-        return openai_error(status)
-    if behaviour.kind == "invalid-json" and not body.get("stream"):
-        return web.Response(
-            text='{"id": "chatcmpl-broken", "choices": [', content_type="application/json"
-        )
+    refused = _refused(behaviour, status, bool(body.get("stream")))
+    if refused is not None:
+        return refused
     reply = plan_reply(behaviour.kind, reply_input(body))
     if body.get("stream"):
         return await _stream(request, body, reply, behaviour)
-    return web.json_response(completion(model, reply), headers=_headers())
+    n = body.get("n")
+    n = n if isinstance(n, int) and 1 <= n <= 128 else 1
+    return web.json_response(completion(model, reply, n), headers=_headers())
 
 
 async def list_models(request: web.Request) -> web.Response:

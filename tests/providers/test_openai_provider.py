@@ -183,3 +183,14 @@ async def test_flaky_fails_then_answers(make: Make) -> None:
         with pytest.raises(UpstreamServerError):
             await provider.chat({"messages": HELLO})
     assert (await provider.chat({"messages": HELLO})).text == "Echo: hello there"
+
+
+def test_no_traceback_survives_in_an_upstream_message() -> None:
+    from parity.providers.http import clean_message, error_for_status, event_message
+    from tests.fakes.behaviour import TRACEBACK
+
+    assert clean_message(TRACEBACK) == "(no message)"
+    assert clean_message("bad input\n" + TRACEBACK) == "bad input"
+    assert event_message({"message": "worker died\n" + TRACEBACK}) == "worker died"
+    error = error_for_status("x", 500, TRACEBACK.encode(), {})
+    assert "File" not in error.message and "/srv" not in error.message

@@ -74,9 +74,20 @@ class Params(_Sourced):
 
 
 class ContextWindow(_Sourced):
-    """The longest prompt + completion the model accepts, in tokens."""
+    """The longest prompt + completion the model accepts, in tokens; and the longest answer.
+
+    ``max_output`` is the vendor's published cap on one answer's tokens (None: unpublished, or
+    no cap but the window itself), from the same ``source``.
+    """
 
     tokens: int = Field(gt=0)
+    max_output: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _output_fits(self) -> ContextWindow:
+        if self.max_output is not None and self.max_output > self.tokens:
+            raise ValueError("max_output cannot exceed the context window")
+        return self
 
 
 class Architecture(_Sourced):

@@ -3,16 +3,40 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Capability", "Deployment", "Engine", "Price", "ProviderKind", "Residency"]
+__all__ = [
+    "DROP_PARAMS",
+    "Capability",
+    "Deployment",
+    "DropParam",
+    "Engine",
+    "Price",
+    "ProviderKind",
+    "Residency",
+]
 
 MINILM_MAX_TOKENS = 256
 """all-MiniLM-L6-v2's sequence length in sentence-transformers: word pieces, [CLS] and [SEP] in."""
 MINILM_POSITIONS = 512
 """Its position embeddings (BERT's): no input can be longer, whatever context_window says."""
+
+DropParam = Literal[
+    "n",
+    "logprobs",
+    "top_logprobs",
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "max_tokens",
+    "max_completion_tokens",
+]
+"""The chat request fields ``drop_params`` may drop instead of refusing (docs/api.md)."""
+DROP_PARAMS: tuple[str, ...] = get_args(DropParam)
 
 
 class Residency(StrEnum):
@@ -102,6 +126,17 @@ class Deployment(BaseModel):
     timeout_s: float = Field(120.0, gt=0, description="Total time allowed for one upstream call.")
     connect_timeout_s: float = Field(5.0, gt=0, description="Time allowed to open a connection.")
     max_connections: int = Field(256, gt=0, description="Size of the upstream connection pool.")
+    max_output_tokens: int | None = Field(
+        None,
+        gt=0,
+        description="The most completion tokens one answer may ask for (max_tokens beyond it "
+        "is a 400); default: the catalog card's max output, else the context window.",
+    )
+    drop_params: bool | list[DropParam] | None = Field(
+        None,
+        description="Drop request fields this deployment cannot honour instead of refusing "
+        "them: true (all), false (none) or a list of names; default: the gateway's drop_params.",
+    )
     default_max_tokens: int = Field(
         1024, gt=0, description="max_tokens sent to APIs that require one (Anthropic)."
     )

@@ -8,7 +8,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from parity.catalog.deployment import MINILM_POSITIONS, Capability, Deployment, ProviderKind
+from parity.catalog.deployment import (
+    MINILM_POSITIONS,
+    Capability,
+    Deployment,
+    DropParam,
+    ProviderKind,
+)
 from parity.catalog.license import OrgProfile
 from parity.config.cache import CacheSettings, TracingSettings
 from parity.config.canary import CanarySettings
@@ -194,6 +200,13 @@ class Settings(BaseModel):
     routes: dict[str, Route] = Field(
         default_factory=dict,
         description="Route aliases such as parity/auto (default: the local model, else the first).",
+    )
+    drop_params: bool | list[DropParam] = Field(
+        False,
+        description="Chat request fields a deployment cannot honour (n > 1, logprobs, values out "
+        "of range, max_tokens past its limit): false refuses them with a 400; true drops them, "
+        "or a list drops only those named. A deployment's own drop_params wins "
+        "(docs/api.md#conformance).",
     )
     org: OrgProfile | None = Field(
         None, description="Who uses the models: licences are checked against this profile."

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from parity.gateway.chat_fields import INT64_MAX
-from parity.gateway.openapi_schemas import REASONS, error_responses, json_content
+from parity.gateway.openapi_schemas import REASONS, SAMPLING_RANGES, error_responses, json_content
 
 __all__ = ["DOOR_OPERATIONS", "door_schemas"]
 
@@ -288,10 +288,7 @@ def _completions_schemas(models: list[str]) -> dict[str, Schema]:
             "stream_options": _nullable(
                 {"type": "object", "properties": {"include_usage": {"type": "boolean"}}}
             ),
-            "temperature": _nullable({"type": "number"}),
-            "top_p": _nullable({"type": "number"}),
-            "presence_penalty": _nullable({"type": "number"}),
-            "frequency_penalty": _nullable({"type": "number"}),
+            **SAMPLING_RANGES,
             "stop": _nullable(
                 {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
             ),

@@ -12,7 +12,7 @@ from typing import Any
 from parity.gateway.chat_fields import INT64_MAX
 from parity.gateway.protocol import CHAT_ROLES
 
-__all__ = ["REASONS", "ROLES", "error_responses", "json_content", "schemas"]
+__all__ = ["REASONS", "ROLES", "SAMPLING_RANGES", "error_responses", "json_content", "schemas"]
 
 ROLES = sorted(CHAT_ROLES)
 
@@ -61,6 +61,16 @@ def _nullable(schema: Schema) -> Schema:
 _INT64 = INT64_MAX
 _POSITIVE = {"type": "integer", "format": "int64", "minimum": 1, "maximum": _INT64}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+SAMPLING_RANGES: dict[str, Schema] = {
+    name: _nullable({"type": "number", "minimum": low, "maximum": high})
+    for name, low, high in (
+        ("temperature", 0, 2),
+        ("top_p", 0, 1),
+        ("presence_penalty", -2, 2),
+        ("frequency_penalty", -2, 2),
+    )
+}
+"""OpenAI's published ranges; outside them a 400 (routing/conformance.py)."""
 
 
 def _error() -> Schema:
@@ -150,7 +160,10 @@ def _chat_request(models: list[str]) -> Schema:
     return {
         "type": "object",
         "required": ["model", "messages"],
-        "description": "Fields not listed here are passed to the upstream unchanged.",
+        "description": "Fields not listed here are passed to the upstream unchanged. What a "
+        "deployment cannot honour (n > 1 on llama.cpp or Anthropic, logprobs on Anthropic, "
+        "max_tokens past its limit) is a 400 naming the field unless drop_params drops it "
+        "(docs/api.md#conformance).",
         "properties": {
             "model": model,
             "messages": {"type": "array", "minItems": 1, "items": _ref("ChatMessage")},
@@ -161,10 +174,7 @@ def _chat_request(models: list[str]) -> Schema:
             "max_tokens": _nullable(_POSITIVE),
             "max_completion_tokens": _nullable(_POSITIVE),
             "n": _nullable(_POSITIVE),
-            "temperature": _nullable({"type": "number"}),
-            "top_p": _nullable({"type": "number"}),
-            "presence_penalty": _nullable({"type": "number"}),
-            "frequency_penalty": _nullable({"type": "number"}),
+            **SAMPLING_RANGES,
             "stop": _nullable({"oneOf": [{"type": "string"}, _STRINGS]}),
             "tools": _nullable({"type": "array", "items": _ref("Tool")}),
             "tool_choice": _nullable({"oneOf": [{"type": "string"}, {"type": "object"}]}),

@@ -20,6 +20,7 @@ from parity.providers.local import LocalModelServer
 from parity.providers.local_tokens import CountedProvider
 from parity.providers.registry import embedders, registry
 from parity.routing.budget import SpendTracker
+from parity.routing.conformance import build_conformance
 from parity.routing.executor import Executor
 from parity.routing.latency import LatencyBoard
 from parity.routing.router import PolicyRouter, Router, uses_privacy
@@ -158,7 +159,11 @@ class Runtime:
         for embedder in self.embedders.values():
             await embedder.start()
         self._executor = Executor(
-            self.deployments, self.providers, self.settings.retry, self.latency
+            self.deployments,
+            self.providers,
+            self.settings.retry,
+            self.latency,
+            build_conformance(self.settings, self.deployments),
         )
         self.ready = True
 

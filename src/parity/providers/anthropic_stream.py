@@ -16,6 +16,7 @@ from parity.errors import (
     UpstreamTimeout,
 )
 from parity.providers.anthropic_wire import finish_reason, openai_usage
+from parity.providers.http import event_message
 
 __all__ = ["StreamTranslator", "error_for_event"]
 
@@ -25,8 +26,7 @@ _SERVER_SIDE = frozenset({"overloaded_error", "api_error"})
 def error_for_event(deployment: str, error: Any) -> UpstreamError:
     """The typed error for an in-stream ``error`` event's error object."""
     kind = error.get("type") if isinstance(error, dict) else None
-    message = error.get("message") if isinstance(error, dict) else None
-    detail = f"upstream '{deployment}' failed mid-stream ({kind}): {message}"
+    detail = f"upstream '{deployment}' failed mid-stream ({kind}): {event_message(error)}"
     if kind in _SERVER_SIDE:
         return UpstreamServerError(detail, deployment=deployment, code=str(kind))
     if kind == "rate_limit_error":

@@ -18,6 +18,7 @@ import orjson
 
 from parity.catalog.deployment import Deployment
 from parity.errors import (
+    ContextLengthExceeded,
     UpstreamAuthError,
     UpstreamBadRequest,
     UpstreamConnectError,
@@ -30,8 +31,11 @@ from parity.errors import (
 from parity.tracing.context import with_trace
 
 __all__ = [
+    "CONTEXT_LENGTH",
     "SessionHolder",
+    "clean_message",
     "error_for_status",
+    "event_message",
     "fetch",
     "loads_object",
     "parse_retry_after",
@@ -98,11 +102,30 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-_TRACE = re.compile(r"\n\s*(File \"|Traceback \()")
+_TRACE = re.compile(r"(?:^|\n)\s*(File \"|Traceback \()")
 """Where a Python traceback starts inside an error message (llama_cpp.server appends one)."""
 
 _VALIDATION = re.compile(r"^\d+ validation errors?:")
 """A pydantic request-validation failure: llama_cpp.server answers it with a 500."""
+
+CONTEXT_LENGTH = "context_length_exceeded"
+"""The ``code`` OpenAI (and llama.cpp's server) give a prompt that does not fit."""
+
+
+def clean_message(message: str) -> str:
+    """An upstream's message without a traceback (the server's file paths), kept short."""
+    cut = _TRACE.search(message)
+    return (message[: cut.start()] if cut else message).strip()[:2000] or "(no message)"
+
+
+def _error_object(raw: bytes) -> dict[str, Any] | None:
+    """The ``error`` object of an OpenAI-shaped error body (Anthropic's too), if there is one."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else None
 
 
 def _message(raw: bytes) -> str:
@@ -110,9 +133,13 @@ def _message(raw: bytes) -> str:
 
     A traceback (with the server's file paths) is cut off: clients never see one.
     """
-    message = _raw_message(raw)
-    cut = _TRACE.search(message)
-    return (message[: cut.start()] if cut else message).strip()[:2000]
+    return clean_message(_raw_message(raw))
+
+
+def event_message(error: Any) -> str:
+    """The message of an in-stream error object (or string), cleaned like any other."""
+    message = error.get("message") if isinstance(error, dict) else error
+    return clean_message(message if isinstance(message, str) else repr(error)[:300])
 
 
 def _raw_message(raw: bytes) -> str:
@@ -132,11 +159,33 @@ def _raw_message(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")[:300]
 
 
+def _text_field(error: dict[str, Any] | None, name: str) -> str | None:
+    value = error.get(name) if error is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+def _bad_request(
+    deployment: str, raw: bytes, message: str, detail: str
+) -> UpstreamBadRequest | ContextLengthExceeded:
+    """A 400: the upstream's ``param`` and ``code`` kept (structured fields, not its text)."""
+    error = _error_object(raw)
+    code = _text_field(error, "code")
+    if code == CONTEXT_LENGTH:  # OpenAI's own answer, with the upstream's words
+        return ContextLengthExceeded(message, deployment=deployment, upstream_status=400)
+    param = _text_field(error, "param")
+    return UpstreamBadRequest(
+        detail, deployment=deployment, upstream_status=400, param=param, code=code
+    )
+
+
 def error_for_status(
     deployment: str, status: int, raw: bytes, headers: Mapping[str, str]
-) -> UpstreamError:
+) -> UpstreamError | ContextLengthExceeded:
     """The typed error for an upstream HTTP error response."""
-    detail = f"upstream '{deployment}' answered {status}: {_message(raw)}"
+    message = _message(raw)
+    detail = f"upstream '{deployment}' answered {status}: {message}"
+    if status == 400:
+        return _bad_request(deployment, raw, message, detail)
     if status == 429:
         return UpstreamRateLimited(
             detail, deployment=deployment, retry_after=parse_retry_after(headers)
@@ -147,16 +196,17 @@ def error_for_status(
             deployment=deployment,
             upstream_status=status,
         )
-    if status == 408:
-        return UpstreamTimeout(detail, deployment=deployment, upstream_status=status)
     # a 500 for a request it refused is not the server broken: a 400 to this client, no
     # retry, nothing toward the circuit breaker (three such requests locked everyone out)
-    refused = status == 500 and _VALIDATION.match(_message(raw)) is not None
+    refused = status == 500 and _VALIDATION.match(message) is not None
     if (status == 409 or status >= 500) and not refused:
         return UpstreamServerError(detail, deployment=deployment, upstream_status=status)
-    if 400 <= status < 500 or refused:
-        return UpstreamBadRequest(detail, deployment=deployment, upstream_status=status)
-    return UpstreamError(detail, deployment=deployment, upstream_status=status)
+    kind: type[UpstreamError] = UpstreamError
+    if status == 408:
+        kind = UpstreamTimeout
+    elif 400 <= status < 500 or refused:
+        kind = UpstreamBadRequest
+    return kind(detail, deployment=deployment, upstream_status=status)
 
 
 # Client-side failures, most specific first: (exception, Parity error, message template).
@@ -186,9 +236,9 @@ _FAILURES: tuple[
 
 def _translate(
     exc: BaseException, holder: SessionHolder, deployment: str, url: str
-) -> UpstreamError | None:
+) -> UpstreamError | ContextLengthExceeded | None:
     """The typed error for a client-side failure, or None for errors that are not ours."""
-    if isinstance(exc, UpstreamError):
+    if isinstance(exc, UpstreamError | ContextLengthExceeded):
         return exc
     for caught, error, template in _FAILURES:
         if isinstance(exc, caught):
@@ -241,7 +291,11 @@ async def post(
             if response.status >= 400:
                 raw = await response.read()
                 raise error_for_status(deployment, response.status, raw, response.headers)
-            yield response
+            try:
+                yield response
+            except BaseException:
+                response.close()  # a stream that failed is not a connection to reuse
+                raise
     except Exception as exc:
         typed = _translate(exc, holder, deployment, url)
         if typed is None or typed is exc:

@@ -4,9 +4,11 @@ Clients send what OpenAI's API accepts today. Servers that copy the wire format 
 llama.cpp's server (and some vLLM and Ollama builds) refuse the ``developer`` role, content-part
 arrays and an assistant turn with ``content: null`` beside its ``tool_calls``, which is exactly
 what every SDK sends back on a tool loop's second turn; they ignore ``max_completion_tokens``;
+llama.cpp answers ``logprobs: true`` without ``top_logprobs`` with no log probabilities;
 and llama.cpp takes a JSON schema only as ``{"type": "json_object", "schema": …}``, which it
-enforces with a grammar. Before, each of these came back as a 502 carrying the upstream's
-validation errors or traceback.
+enforces with a grammar; and it forces a tool call only for a named ``tool_choice``, not for
+``"required"`` (providers/llama_tools.py turns that into a grammar too). Before, each of these
+came back as a 502 carrying the upstream's validation errors or traceback, or as no tool call.
 
 The deployment's ``engine`` says which dialect to speak (``auto`` picks one from the provider
 and the base URL). Adapting never changes what the request means: a request the upstream
@@ -22,6 +24,7 @@ import orjson
 
 from parity.catalog.deployment import Deployment, Engine, ProviderKind
 from parity.errors import InvalidField
+from parity.providers.llama_tools import force_required, forces_call
 
 __all__ = ["adapt_request", "engine_of"]
 
@@ -51,7 +54,12 @@ def adapt_request(body: dict[str, Any], deployment: Deployment) -> dict[str, Any
         current = out.get("max_tokens")
         out["max_tokens"] = min(limit, current) if isinstance(current, int) else limit
     if engine is Engine.LLAMA_CPP:
-        _json_schema_for_llama_cpp(out)
+        if body.get("logprobs") is True and body.get("top_logprobs") is None:
+            out["top_logprobs"] = 0  # without it llama.cpp answers logprobs: null
+        if forces_call(body):  # tool_choice "required": a grammar the server enforces
+            force_required(out)
+        else:
+            _json_schema_for_llama_cpp(out)
     return out
 
 

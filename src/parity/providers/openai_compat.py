@@ -7,11 +7,20 @@ from typing import Any
 
 import orjson
 
-from parity.catalog.deployment import Deployment
-from parity.errors import UpstreamProtocolError, UpstreamServerError
+from parity.catalog.deployment import Deployment, Engine
+from parity.errors import ParityError, UpstreamProtocolError, UpstreamServerError
 from parity.providers.base import Completion, usage_from
-from parity.providers.http import SessionHolder, fetch, loads_object, post, sse_events
-from parity.providers.openai_adapt import adapt_request
+from parity.providers.http import (
+    SessionHolder,
+    event_message,
+    fetch,
+    loads_object,
+    post,
+    sse_events,
+)
+from parity.providers.llama_tools import ForcedStream, as_tool_call, forces_call
+from parity.providers.openai_adapt import adapt_request, engine_of
+from parity.providers.openai_tidy import StreamTidier, tidy_completion
 
 __all__ = ["OpenAIProvider"]
 
@@ -30,6 +39,9 @@ class OpenAIProvider:
             headers["authorization"] = f"Bearer {key}"
         self._stream_headers = {"accept": "text/event-stream"}
         self._wire_model = deployment.wire_model
+        engine = engine_of(deployment)
+        self._tidy = engine is not Engine.OPENAI  # OpenAI's own answers are already its shape
+        self._llama = engine is Engine.LLAMA_CPP
         self._holder = SessionHolder(deployment, headers)  # aiohttp merges them once
 
     async def chat(self, body: dict[str, Any]) -> Completion:
@@ -47,6 +59,10 @@ class OpenAIProvider:
                 f"upstream '{self.deployment.id}' answered without valid choices: {raw[:200]!r}",
                 deployment=self.deployment.id,
             )
+        if self._llama and forces_call(body):
+            as_tool_call(data)
+        if self._tidy:
+            tidy_completion(data, body)
         upstream = data.get("model")
         data["model"] = self.deployment.id
         return Completion(
@@ -57,6 +73,20 @@ class OpenAIProvider:
 
     async def stream(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """One streaming call; asks the upstream to report usage in its last chunk."""
+        sent = 0
+        chunks = self._chunks(body)
+        try:
+            async for chunk in chunks:
+                sent += 1
+                yield chunk
+        except UpstreamProtocolError as error:
+            if not self._llama or sent:
+                raise
+            raise await self._why_empty(body) from error
+        finally:
+            await chunks.aclose()
+
+    async def _chunks(self, body: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         options = body.get("stream_options")
         options = {**options, "include_usage": True} if isinstance(options, dict) else None
         request = {
@@ -68,6 +98,8 @@ class OpenAIProvider:
         payload = orjson.dumps(request)
         deployment = self.deployment.id
         finished = False
+        tidier = StreamTidier(body) if self._tidy else None
+        forced = ForcedStream() if self._llama and forces_call(body) else None
         async with post(self._holder, deployment, self._url, payload, self._stream_headers) as r:
             async for _event, data in sse_events(r, deployment):
                 if data == b"[DONE]":  # finished only if a choice said why it stopped
@@ -75,7 +107,8 @@ class OpenAIProvider:
                 chunk = loads_object(data, deployment)
                 if "error" in chunk:
                     raise UpstreamServerError(
-                        f"upstream '{deployment}' failed mid-stream: {chunk['error']}",
+                        f"upstream '{deployment}' failed mid-stream: "
+                        + event_message(chunk["error"]),
                         deployment=deployment,
                     )
                 choices = chunk.get("choices")
@@ -88,12 +121,39 @@ class OpenAIProvider:
                 for choice in choices or ():
                     if choice.get("finish_reason"):
                         finished = True
-                yield chunk
+                for out in forced.feed(chunk) if forced is not None else (chunk,):
+                    yield out if tidier is None else tidier.tidy(out)
         if not finished:
             raise UpstreamProtocolError(
                 f"upstream '{deployment}' ended the stream without a finish_reason",
                 deployment=deployment,
             )
+
+    async def _why_empty(self, body: dict[str, Any]) -> ParityError:
+        """Why llama.cpp's server broke a stream before its first event: its answer unstreamed.
+
+        llama-cpp-python starts every stream with a 200 and, when the request fails inside
+        (a prompt longer than the context, above all), ends it without an event and resets
+        the connection. The same request unstreamed gets the typed refusal (400
+        ``context_length_exceeded``) instead of a retried, breaker-counted protocol error. The
+        first try may meet that reset connection in the pool, so a failed try is made again.
+        """
+        probe = {k: v for k, v in body.items() if k != "stream_options"}
+        probe["stream"] = False
+        error: ParityError | None = None
+        for _ in range(2):
+            try:
+                await self.chat(probe)
+            except ParityError as failed:
+                error = failed
+                if not failed.retryable:
+                    break
+            else:
+                error = None
+                break
+        return error or UpstreamProtocolError(
+            f"upstream '{self.deployment.id}' sent an empty stream", deployment=self.deployment.id
+        )
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -2,7 +2,12 @@
 
 Only retryable errors are retried (see ``parity.errors``); a retry-after from the upstream is
 honoured when it is short, otherwise the next deployment is tried at once. A stream may fall
-back only before its first chunk has been received, so nothing is ever sent twice.
+back only before its first chunk has been received, so nothing is ever sent twice. A prompt
+that does not fit (``ContextLengthExceeded``) is the client's: it ends the plan at once.
+
+With ``conform``, each deployment gets the body it can honour (routing/conformance.py): one that
+cannot is left out of the plan before anything is sent, and when none can, the first refusal
+is the answer.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any, TypeVar
 from parity.catalog.deployment import Deployment
 from parity.config import RetrySettings
 from parity.errors import (
+    ContextLengthExceeded,
+    InvalidField,
     ParityError,
     Unavailable,
     UpstreamError,
@@ -26,6 +33,7 @@ from parity.errors import (
 from parity.providers.base import Completion, Provider
 from parity.routing.backoff import backoff_s
 from parity.routing.breaker import Breaker
+from parity.routing.conformance import Conformance
 from parity.routing.latency import LatencyBoard
 from parity.routing.plan import RoutePlan
 from parity.routing.validators import check_all
@@ -64,6 +72,8 @@ class Trace:
     skipped: list[str] = field(default_factory=list)  # deployments whose breaker was open
     validations: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[dict[str, str]] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)  # deployments that could not
+    dropped: dict[str, tuple[str, ...]] = field(default_factory=dict)  # fields left out, each
 
 
 @dataclass(slots=True)
@@ -84,11 +94,13 @@ class Executor:
         providers: Mapping[str, Provider],
         retry: RetrySettings,
         latency: LatencyBoard | None = None,
+        conformance: Conformance | None = None,
     ):
         self._deployments = deployments
         self._providers = providers
         self._retry = retry
         self.latency = latency or LatencyBoard()
+        self.conformance = conformance or Conformance({})
         self.breakers = {
             name: Breaker(retry.breaker_failures, retry.breaker_cooldown_s) for name in deployments
         }
@@ -105,15 +117,48 @@ class Executor:
             retry_index, base_s=retry.backoff_s, max_s=retry.max_backoff_s, rand=random.random
         )
 
-    def _available(self, plan: RoutePlan, trace: Trace) -> list[str]:
-        """The plan's deployments whose circuit breaker lets a call through."""
-        names = []
+    def _available(
+        self, plan: RoutePlan, body: dict[str, Any], trace: Trace, conform: bool
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The plan's deployments that can take the call, each with the body it gets.
+
+        A deployment whose breaker is open is skipped; with ``conform``, so is one that cannot
+        honour the request (InvalidField, raised when no deployment is left to try).
+        """
+        found: list[tuple[str, dict[str, Any]]] = []
+        refusal: InvalidField | None = None
         for name in plan.models:
-            if self.breakers[name].allows():
-                names.append(name)
-            else:
+            if not self.breakers[name].allows():
                 trace.skipped.append(name)
-        return names
+                continue
+            if not conform:
+                found.append((name, body))
+                continue
+            try:
+                fitted = self.conformance.fit(name, body)
+            except InvalidField as error:
+                trace.refused.append({"model": name, "param": error.param, "reason": error.message})
+                refusal = refusal or error
+                continue
+            if fitted.dropped:
+                trace.dropped[name] = fitted.dropped
+            found.append((name, fitted.body))
+        if not found and refusal is not None:
+            raise refusal
+        return found
+
+    def check(self, plan: RoutePlan, body: dict[str, Any]) -> None:
+        """InvalidField when no deployment of the plan could honour ``body`` (nothing is sent)."""
+        refusal: InvalidField | None = None
+        for name in plan.models:
+            try:
+                self.conformance.fit(name, body)
+            except InvalidField as error:
+                refusal = refusal or error
+                continue
+            return
+        if refusal is not None:
+            raise refusal
 
     def _failed(self, trace: Trace, name: str, error: ParityError, started: float) -> None:
         status = getattr(error, "upstream_status", None)
@@ -155,7 +200,7 @@ class Executor:
         )
 
     async def complete(
-        self, plan: RoutePlan, body: dict[str, Any], trace: Trace
+        self, plan: RoutePlan, body: dict[str, Any], trace: Trace, *, conform: bool = False
     ) -> tuple[Deployment, Completion]:
         """A non-streamed answer from the first deployment that gives one its validators keep.
 
@@ -163,14 +208,16 @@ class Executor:
         there is nobody stronger left to ask, and the trace says so.
         """
         last: ParityError | None = None
-        names = self._available(plan, trace)
-        for position, name in enumerate(names):
+        names = self._available(plan, body, trace, conform)
+        for position, (name, sent) in enumerate(names):
             for index in range(self._retry.attempts):
                 started = time.perf_counter()
                 try:
-                    completion = await self._providers[name].chat(body)
+                    completion = await self._providers[name].chat(sent)
                 except ParityError as error:
                     self._failed(trace, name, error, started)
+                    if isinstance(error, ContextLengthExceeded):
+                        raise  # the client's prompt: no retry, no fallback, no escalation
                     last = error
                     wait = self._wait(error, index)
                     if wait is None:
@@ -179,7 +226,7 @@ class Executor:
                     continue
                 self._succeeded(trace, name, started)
                 final = position == len(names) - 1
-                if self._accepted(plan, body, completion.body, name, trace) or final:
+                if self._accepted(plan, sent, completion.body, name, trace) or final:
                     return self._deployments[name], completion
                 break  # escalate to the next deployment
         raise self._exhausted(trace, last)
@@ -192,7 +239,7 @@ class Executor:
         For a door with its own kind of call (embeddings): what it returns is not judged.
         """
         last: ParityError | None = None
-        for name in self._available(plan, trace):
+        for name, _ in self._available(plan, {}, trace, conform=False):
             for index in range(self._retry.attempts):
                 started = time.perf_counter()
                 try:
@@ -209,14 +256,17 @@ class Executor:
                 return self._deployments[name], result
         raise self._exhausted(trace, last)
 
-    async def open_stream(self, plan: RoutePlan, body: dict[str, Any], trace: Trace) -> Opened:
+    async def open_stream(
+        self, plan: RoutePlan, body: dict[str, Any], trace: Trace, *, conform: bool = False
+    ) -> Opened:
         """A stream whose first chunk has arrived; failures before it fall back."""
         last: ParityError | None = None
-        names = self._available(plan, trace)
-        for name in names:
+        names = self._available(plan, body, trace, conform)
+        last_name = names[-1][0] if names else None
+        for name, sent in names:
             for index in range(self._retry.attempts):
                 started = time.perf_counter()
-                chunks = self._providers[name].stream(body)
+                chunks = self._providers[name].stream(sent)
                 try:
                     first = await anext(chunks, None)
                     if first is None:
@@ -226,6 +276,8 @@ class Executor:
                 except ParityError as error:
                     await chunks.aclose()
                     self._failed(trace, name, error, started)
+                    if isinstance(error, ContextLengthExceeded):
+                        raise
                     last = error
                     wait = self._wait(error, index)
                     if wait is None:
@@ -241,9 +293,9 @@ class Executor:
                         last = error
                         break
                     self._succeeded(trace, name, started)
-                    final = name == names[-1]
+                    final = name == last_name
                     if (
-                        not self._accepted(plan, body, assemble(buffered), name, trace)
+                        not self._accepted(plan, sent, assemble(buffered), name, trace)
                         and not final
                     ):
                         break

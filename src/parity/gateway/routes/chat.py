@@ -21,7 +21,20 @@ from parity.gateway.serving.exchange import Exchange
 from parity.gateway.serving.replies import error_bytes
 from parity.providers.base import Completion, Usage
 
-__all__ = ["ChatDoor", "ChatFrames"]
+__all__ = ["ChatDoor", "ChatFrames", "with_refusal"]
+
+
+def with_refusal(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with ``message.refusal`` in every choice (null unless the model refused).
+
+    OpenAI's ChatCompletionResponseMessage requires the field; llama.cpp and the Anthropic
+    translation leave it out, and a cached answer may predate this. Changed in place.
+    """
+    for choice in body.get("choices") or ():
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict):
+            message.setdefault("refusal", None)
+    return body
 
 
 @dataclass(slots=True)
@@ -32,7 +45,7 @@ class _ChatTurn:
     include_usage: bool
 
     async def answer(self, ex: Exchange, deployment: Deployment, completion: Completion) -> bytes:
-        return orjson.dumps(completion.body)
+        return orjson.dumps(with_refusal(completion.body))
 
     def frames(self, ex: Exchange, deployment: Deployment) -> Frames:
         return ChatFrames(model=deployment.id, include_usage=self.include_usage)
@@ -42,6 +55,7 @@ class ChatDoor:
     """The chat-completions door; stateless, one per gateway."""
 
     name = "chat"
+    conform = True  # OpenAI's fields, refused or dropped as OpenAI would (routing/conformance)
 
     @staticmethod
     def render_error(error: ParityError) -> bytes:

@@ -116,6 +116,7 @@ class CompletionsDoor:
     """The legacy completions door; stateless, one per gateway."""
 
     name = "completions"
+    conform = True  # OpenAI's fields, refused or dropped as on the chat door
 
     @staticmethod
     def render_error(error: ParityError) -> bytes:

@@ -96,6 +96,7 @@ class MessagesDoor:
     """The Anthropic Messages door; stateless, one per gateway."""
 
     name = "messages"
+    conform = False  # Anthropic's own fields (its clients' max_tokens is required, and theirs)
 
     @staticmethod
     def render_error(error: ParityError) -> bytes:

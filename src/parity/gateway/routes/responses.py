@@ -151,6 +151,7 @@ class ResponsesDoor:
     """The Responses door; one per gateway."""
 
     name = "responses"
+    conform = False  # its fields have other names (max_output_tokens): not checked yet
 
     def __init__(self, runtime: Runtime):
         self.rt = runtime

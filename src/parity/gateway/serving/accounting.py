@@ -183,6 +183,10 @@ class Accounting:
             trace["validations"] = ex.trace.validations
         if ex.trace.escalations:
             trace["escalations"] = ex.trace.escalations
+        if ex.trace.refused:  # deployments that could not honour the request (nothing sent)
+            trace["refused"] = ex.trace.refused
+        if ex.trace.dropped:  # drop_params: the fields each deployment was not sent
+            trace["dropped_params"] = {k: list(v) for k, v in ex.trace.dropped.items()}
         deployments = self.rt.deployments
         trace["residencies"] = {a.model: deployments[a.model].residency.value for a in attempts}
         return trace

@@ -145,7 +145,10 @@ class ServingCore:
         if self.accounting.prompts.keep_raw:
             ex.row.request_body = raw
         await self.plan(ex, turn.body, turn.model, stream=turn.stream, headers=headers)
-        self.capable(ex, Capability.CHAT)
+        plan = self.capable(ex, Capability.CHAT)
+        if door.conform:  # refused before anything is held, read by a guard or sent
+            ex.conform = True
+            self.rt.executor.check(plan, turn.body)
         await self.admit(ex)
         body = self.mask(ex)
         rerouted = await self.guard.before(ex)
@@ -158,9 +161,9 @@ class ServingCore:
             await self._stream(send, ex, turn, body, ticket)
         else:
             await self._complete(send, ex, turn, body, ticket)
-        plan = ex.plan
-        if plan is not None and plan.shadow is not None:
-            self.rt.spawn(self._shadow(plan.shadow, body, ex))
+        shadow = ex.plan.shadow if ex.plan is not None else None
+        if shadow is not None:
+            self.rt.spawn(self._shadow(shadow, body, ex))
 
     # -- the steps, public so that a door with its own execution (embeddings) reuses them --
 
@@ -364,7 +367,9 @@ class ServingCore:
     async def _execute(self, ex: Exchange, body: dict[str, Any]) -> tuple[Deployment, Completion]:
         plan = ex.plan
         assert plan is not None
-        deployment, completion = await self.rt.executor.complete(plan, body, ex.trace)
+        deployment, completion = await self.rt.executor.complete(
+            plan, body, ex.trace, conform=ex.conform
+        )
         self.accounting.answered_by(ex, deployment)
         if ex.vault is not None:
             from parity.privacy.redact import restore_response
@@ -378,7 +383,7 @@ class ServingCore:
     ) -> None:
         plan = ex.plan
         assert plan is not None
-        opened = await self.rt.executor.open_stream(plan, body, ex.trace)
+        opened = await self.rt.executor.open_stream(plan, body, ex.trace, conform=ex.conform)
         deployment = opened.deployment
         self.accounting.answered_by(ex, deployment)
         frames = turn.frames(ex, deployment)

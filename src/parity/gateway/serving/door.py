@@ -58,6 +58,7 @@ class Door(Protocol):
     """A front door: its name in the ledger's trace, its error shape, its parser."""
 
     name: str
+    conform: bool  # whether the plan's deployments check its fields (routing/conformance.py)
 
     def render_error(self, error: ParityError) -> bytes:
         """An error body as this door's clients parse it."""

@@ -32,6 +32,7 @@ class Exchange:
     admission: Admission | None = None  # the caller's limits it took; settled when accounted
     notes: dict[str, Any] = field(default_factory=dict)  # a door's own facts for the trace
     cache: str | None = None  # x-parity-cache: hit, miss or bypass (when the cache applies)
+    conform: bool = False  # the door's fields are checked against each deployment's capabilities
 
     def elapsed_ms(self) -> float:
         """Milliseconds since the request arrived."""
@@ -47,4 +48,7 @@ class Exchange:
             out.append((b"x-parity-route", self.plan.header().encode()))
         if self.cache is not None:
             out.append((b"x-parity-cache", self.cache.encode()))
+        dropped = self.trace.dropped.get(model)
+        if dropped:  # drop_params left these out of what that deployment was sent
+            out.append((b"x-parity-dropped-params", ",".join(dropped).encode()))
         return out
