@@ -18,7 +18,7 @@ import orjson
 from parity.catalog.deployment import Deployment
 from parity.config.guards import LLAMA_GUARD_3_CATEGORIES, GuardSpec
 from parity.errors import UpstreamProtocolError, UpstreamTimeout
-from parity.providers.http import SessionHolder, fetch, loads_object
+from parity.providers.http import PoolHolder, fetch, loads_object
 from parity.providers.openai_compat import OpenAIProvider
 
 __all__ = [
@@ -170,7 +170,7 @@ class ModerationClient:
         key = env.get(deployment.api_key_env) if deployment.api_key_env else None
         if key:
             headers["authorization"] = f"Bearer {key}"
-        self._holder = SessionHolder(deployment, headers)
+        self._holder = PoolHolder(deployment, headers)
 
     async def classify(self, prompt: str, answer: str | None) -> Verdict:
         """Moderation reads one text: the prompt (input) or the answer (output)."""

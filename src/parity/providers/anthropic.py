@@ -17,7 +17,7 @@ from parity.errors import UpstreamProtocolError
 from parity.providers.anthropic_stream import StreamTranslator, error_for_event
 from parity.providers.anthropic_wire import completion_body, request_body
 from parity.providers.base import Completion, usage_from
-from parity.providers.http import SessionHolder, fetch, loads_object, post, sse_events
+from parity.providers.http import PoolHolder, fetch, loads_object, post, sse_events
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_BASE_URL", "AnthropicProvider"]
 
@@ -45,15 +45,14 @@ class AnthropicProvider:
         key = env.get(deployment.api_key_env) if deployment.api_key_env else None
         if key:
             headers["x-api-key"] = key
-        self._headers = headers
-        self._stream_headers = {**headers, "accept": "text/event-stream"}
-        self._holder = SessionHolder(deployment)
+        self._stream_headers = {"accept": "text/event-stream"}
+        self._holder = PoolHolder(deployment, headers)  # in the request head, built once
 
     async def chat(self, body: dict[str, Any]) -> Completion:
         """One non-streaming call."""
         deployment = self.deployment.id
         payload = orjson.dumps(request_body(body, self.deployment))
-        raw = await fetch(self._holder, deployment, self._url, payload, self._headers)
+        raw = await fetch(self._holder, deployment, self._url, payload)
         data = loads_object(raw, deployment)
         if data.get("type") == "error":
             raise error_for_event(deployment, data.get("error"))

@@ -1,4 +1,4 @@
-"""Shared HTTP plumbing for providers: pooled sessions and upstream error typing.
+"""Shared HTTP plumbing for providers: a connection pool per deployment, upstream error typing.
 
 Errors are typed here, where they enter, from the HTTP status and headers: never from message
 text. The upstream's message is kept so the client sees why.
@@ -6,6 +6,7 @@ text. The upstream's message is kept so the client sees why.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import re
 import time
@@ -13,7 +14,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aiohttp
 import orjson
 
 from parity.catalog.deployment import Deployment
@@ -28,11 +28,20 @@ from parity.errors import (
     UpstreamServerError,
     UpstreamTimeout,
 )
+from parity.providers.transport import (
+    ConnectFailed,
+    ConnectTimedOut,
+    Disconnected,
+    Pool,
+    Response,
+    Target,
+    TransportError,
+)
 from parity.tracing.context import with_trace
 
 __all__ = [
     "CONTEXT_LENGTH",
-    "SessionHolder",
+    "PoolHolder",
     "clean_message",
     "error_for_status",
     "event_message",
@@ -44,40 +53,43 @@ __all__ = [
 ]
 
 
-class SessionHolder:
-    """One pooled aiohttp session per deployment, created in the running loop on first use."""
+class PoolHolder:
+    """One connection pool per deployment, created in the running event loop on first use."""
 
     def __init__(self, deployment: Deployment, headers: Mapping[str, str] | None = None):
         self._deployment = deployment
-        self._headers = dict(headers or {})  # sent with every request, merged once per session
-        self._session: aiohttp.ClientSession | None = None
-        self.timeout = aiohttp.ClientTimeout(
-            total=deployment.timeout_s, sock_connect=deployment.connect_timeout_s
-        )
+        self._headers = dict(headers or {})  # sent with every request, in each URL's head
+        self._pool: Pool | None = None
+        self._targets: dict[str, Target] = {}
+        self.connect_timeout_s = deployment.connect_timeout_s
+        self.total_timeout_s = deployment.timeout_s
 
-    def get(self) -> aiohttp.ClientSession:
-        """The session; built once, reused by every request."""
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
+    def get(self) -> Pool:
+        """The pool; built once per event loop, reused by every request."""
+        pool = self._pool
+        if pool is None or pool.closed or pool.loop is not asyncio.get_running_loop():
+            pool = self._pool = Pool(
                 limit=self._deployment.max_connections,
-                keepalive_timeout=30,
-                ttl_dns_cache=300,
+                connect_timeout_s=self.connect_timeout_s,
+                total_timeout_s=self.total_timeout_s,
             )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self.timeout,
-                json_serialize=lambda o: orjson.dumps(o).decode(),
-                auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
-                headers=self._headers,
-            )
-        return self._session
+        return pool
+
+    def target(self, url: str) -> Target:
+        """``url`` with its request head built once."""
+        target = self._targets.get(url)
+        if target is None:
+            try:
+                target = self._targets[url] = Target(url, self._headers)
+            except ValueError as exc:
+                raise TransportError(str(exc)) from exc
+        return target
 
     async def close(self) -> None:
         """Close the pool (idempotent)."""
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        if self._pool is not None and not self._pool.closed:
+            await self._pool.close()
+        self._pool = None
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -210,34 +222,22 @@ def error_for_status(
 
 
 # Client-side failures, most specific first: (exception, Parity error, message template).
-_FAILURES: tuple[
-    tuple[type[BaseException] | tuple[type[BaseException], ...], type[UpstreamError], str], ...
-] = (
+_FAILURES: tuple[tuple[type[BaseException], type[UpstreamError], str], ...] = (
     # a connect timeout never reached the upstream, so it is a (retryable) connect error
     (
-        aiohttp.ConnectionTimeoutError,
+        ConnectTimedOut,
         UpstreamConnectError,
         "cannot connect to upstream '{name}' at {url} within {connect}s",
     ),
     (TimeoutError, UpstreamTimeout, "upstream '{name}' did not answer within {total}s"),
-    (
-        aiohttp.ClientConnectorError,
-        UpstreamConnectError,
-        "cannot connect to upstream '{name}' at {url}: {exc.os_error}",
-    ),
-    (
-        (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError),
-        UpstreamProtocolError,
-        "upstream '{name}' broke the connection: {exc}",
-    ),
-    (aiohttp.ClientError, UpstreamConnectError, "upstream '{name}' failed: {exc}"),
+    (ConnectFailed, UpstreamConnectError, "cannot connect to upstream '{name}' at {url}: {exc}"),
+    (Disconnected, UpstreamProtocolError, "upstream '{name}' broke the connection: {exc}"),
+    (TransportError, UpstreamConnectError, "upstream '{name}' failed: {exc}"),
 )
 
 
-def _translate(
-    exc: BaseException, holder: SessionHolder, deployment: str, url: str
-) -> UpstreamError | ContextLengthExceeded | None:
-    """The typed error for a client-side failure, or None for errors that are not ours."""
+def _typed(exc: Exception, holder: PoolHolder, deployment: str, url: str) -> Exception:
+    """The typed error for a client-side failure; other exceptions as they are."""
     if isinstance(exc, UpstreamError | ContextLengthExceeded):
         return exc
     for caught, error, template in _FAILURES:
@@ -246,15 +246,17 @@ def _translate(
                 name=deployment,
                 url=url,
                 exc=exc,
-                connect=holder.timeout.sock_connect,
-                total=holder.timeout.total,
+                connect=holder.connect_timeout_s,
+                total=holder.total_timeout_s,
             )
-            return error(message, deployment=deployment)
-    return None
+            typed = error(message, deployment=deployment)
+            typed.__cause__ = exc
+            return typed
+    return exc
 
 
 async def fetch(
-    holder: SessionHolder,
+    holder: PoolHolder,
     deployment: str,
     url: str,
     payload: bytes,
@@ -265,52 +267,51 @@ async def fetch(
     A plain coroutine, not a context manager: this is the hot path of every non-streamed call.
     """
     try:
-        async with holder.get().post(url, data=payload, headers=with_trace(headers)) as response:
+        response = await holder.get().post(holder.target(url), payload, with_trace(headers))
+        try:
             raw = await response.read()
-            if response.status >= 400:
-                raise error_for_status(deployment, response.status, raw, response.headers)
-            return raw
+        finally:
+            response.close()
     except Exception as exc:
-        typed = _translate(exc, holder, deployment, url)
-        if typed is None or typed is exc:
-            raise
-        raise typed from exc
+        raise _typed(exc, holder, deployment, url) from None
+    if response.status >= 400:
+        raise error_for_status(deployment, response.status, raw, response.headers)
+    return raw
 
 
 @asynccontextmanager
 async def post(
-    holder: SessionHolder,
+    holder: PoolHolder,
     deployment: str,
     url: str,
     payload: bytes,
     headers: Mapping[str, str],
-) -> AsyncIterator[aiohttp.ClientResponse]:
+) -> AsyncIterator[Response]:
     """POST and yield a successful (streaming) response; failures become typed upstream errors."""
     try:
-        async with holder.get().post(url, data=payload, headers=with_trace(headers)) as response:
-            if response.status >= 400:
-                raw = await response.read()
-                raise error_for_status(deployment, response.status, raw, response.headers)
-            try:
-                yield response
-            except BaseException:
-                response.close()  # a stream that failed is not a connection to reuse
-                raise
+        response = await holder.get().post(holder.target(url), payload, with_trace(headers))
     except Exception as exc:
-        typed = _translate(exc, holder, deployment, url)
-        if typed is None or typed is exc:
-            raise
-        raise typed from exc
+        raise _typed(exc, holder, deployment, url) from None
+    try:
+        if response.status >= 400:
+            try:
+                raw = await response.read()
+            except Exception as exc:
+                raise _typed(exc, holder, deployment, url) from None
+            raise error_for_status(deployment, response.status, raw, response.headers)
+        yield response
+    finally:
+        response.close()
 
 
 async def sse_events(
-    response: aiohttp.ClientResponse, deployment: str
+    response: Response, deployment: str
 ) -> AsyncIterator[tuple[str | None, bytes]]:
     """Yield (event name, data) for each server-sent event; multi-line data is joined."""
     event: str | None = None
     data: list[bytes] = []
     try:
-        async for raw_line in response.content:
+        async for raw_line in response.lines():
             line = raw_line.rstrip(b"\r\n")
             if not line:
                 if data:
@@ -331,7 +332,7 @@ async def sse_events(
         raise UpstreamTimeout(
             f"upstream '{deployment}' stalled mid-stream", deployment=deployment
         ) from exc
-    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+    except TransportError as exc:
         raise UpstreamProtocolError(
             f"upstream '{deployment}' broke the stream: {exc}", deployment=deployment
         ) from exc

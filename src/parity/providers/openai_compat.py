@@ -11,7 +11,7 @@ from parity.catalog.deployment import Deployment, Engine
 from parity.errors import ParityError, UpstreamProtocolError, UpstreamServerError
 from parity.providers.base import Completion, usage_from
 from parity.providers.http import (
-    SessionHolder,
+    PoolHolder,
     event_message,
     fetch,
     loads_object,
@@ -42,7 +42,7 @@ class OpenAIProvider:
         engine = engine_of(deployment)
         self._tidy = engine is not Engine.OPENAI  # OpenAI's own answers are already its shape
         self._llama = engine is Engine.LLAMA_CPP
-        self._holder = SessionHolder(deployment, headers)  # aiohttp merges them once
+        self._holder = PoolHolder(deployment, headers)  # in the request head, built once
 
     async def chat(self, body: dict[str, Any]) -> Completion:
         """One non-streaming call."""
