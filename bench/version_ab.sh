@@ -62,5 +62,5 @@ echo "| gateway | req/s c=32 | p50 µs c=32 | CPU ms/request | errors | p50 µs 
 echo "|---|---:|---:|---:|---:|---:|"
 for _ in $(seq "$ROUNDS"); do
   run "$REV" "$WORK/old/src"
-  run "working tree" ""
+  run "working tree" "$ROOT/src"  # not the venv's install: it may be another checkout's
 done
