@@ -41,7 +41,10 @@ def engine_of(deployment: Deployment) -> Engine:
 
 
 def adapt_request(body: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
-    """``body`` as ``deployment``'s engine takes it (a new dict; ``body`` is not changed)."""
+    """``body`` as ``deployment``'s engine takes it (a new dict; ``body`` is not changed).
+
+    Messages that need no change are shared with ``body``, not copied: nothing mutates them.
+    """
     engine = engine_of(deployment)
     if engine is Engine.OPENAI:
         return body
@@ -64,13 +67,16 @@ def adapt_request(body: dict[str, Any], deployment: Deployment) -> dict[str, Any
 
 
 def _message(message: Any, index: int, deployment: Deployment) -> Any:
+    """``message`` as the engine takes it: itself when nothing changes (most turns)."""
     if not isinstance(message, dict):
         return message
+    role, content = message.get("role"), message.get("content")
+    if role != "developer" and isinstance(content, str):
+        return message
     out = dict(message)
-    if out.get("role") == "developer":  # OpenAI's newer name for the system turn
+    if role == "developer":  # OpenAI's newer name for the system turn
         out["role"] = "system"
-    content = out.get("content")
-    if content is None and out.get("role") == "assistant":
+    if content is None and role == "assistant":
         out["content"] = ""  # the tool loop's turn 2: the gateway's own tool-call reply
     elif isinstance(content, list):
         out["content"] = _flattened(content, index, deployment)
