@@ -13,7 +13,7 @@ in one read (nearly all) never arms a timer. Only ``parity serve`` imports this 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -27,6 +27,44 @@ REQUEST_LINE_BYTES = 8192
 """Room for the request line on top of server.max_header_bytes."""
 
 _REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+
+
+class _Coalesced:
+    """The connection's transport, with the writes of one loop iteration sent as one.
+
+    uvicorn writes a response's status line and headers, then its body, each with a system
+    call of its own (and a TCP segment of its own). Joined, a whole answer costs one send.
+    The writes go out at the end of the loop iteration that made them, in order; ``close``
+    sends what is held first, ``abort`` drops it.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self._flush)
+        self._held.append(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held.clear()
+        self._transport.abort()
+
+    def _flush(self) -> None:
+        held = self._held
+        if held:
+            self._held = []
+            if not self._transport.is_closing():
+                self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, pause_reading...
+        return getattr(self._transport, name)
 
 
 class _Bounded(HttpToolsProtocol):
@@ -44,6 +82,7 @@ class _Bounded(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = cast(asyncio.Transport, _Coalesced(transport, self.loop))
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
