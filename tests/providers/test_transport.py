@@ -390,7 +390,7 @@ def test_https_verifies_the_certificate(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_connection_close_in_the_answer_is_honoured() -> None:
-    raw = b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 11\r\n\r\n{\"ok\":true}"
+    raw = b'HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 11\r\n\r\n{"ok":true}'
 
     async def run() -> None:
         server = await Server(constant(raw)).start()  # says close, but leaves the socket open
