@@ -19,7 +19,7 @@ import orjson
 from parity.catalog.deployment import Deployment, Engine
 from parity.errors import InvalidField, UpstreamProtocolError
 from parity.providers.embeddings import Embeddings, Vector
-from parity.providers.http import SessionHolder, fetch, loads_object
+from parity.providers.http import PoolHolder, fetch, loads_object
 from parity.providers.openai_adapt import engine_of
 
 __all__ = ["OpenAIEmbeddings", "input_count"]
@@ -45,7 +45,7 @@ class OpenAIEmbeddings:
         if key:
             headers["authorization"] = f"Bearer {key}"
         self._llama_cpp = engine_of(deployment) is Engine.LLAMA_CPP
-        self._holder = SessionHolder(deployment, headers)
+        self._holder = PoolHolder(deployment, headers)
 
     async def start(self) -> None:
         """Nothing to load: the pool opens on the first call."""
