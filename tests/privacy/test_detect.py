@@ -135,7 +135,7 @@ def test_private_key_block_is_one_entity(detector: PrivacyDetector) -> None:
         "Summarise the key points of the report in 3 bullets.",
         "Card 4111 1111 1111 1112 fails the Luhn check.",
         "IBAN GB82 WEST 1234 5698 7654 33 has a bad checksum.",
-        "The SSN 000-12-3456 was never issued.",
+        "The value 000-12-3456 was never issued.",  # SSN-shaped, no cue: no one's id
         "Python 3.11.2 was released on 2023-02-08; install it by 5 pm.",
         "Write an essay on the history of diabetes research.",
         "Janet sells 16 - 3 - 4 = 9 duck eggs a day and makes 9 * 2 = $18.",

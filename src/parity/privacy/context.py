@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable
 
 from parity.privacy.types import Candidate, ScanText
-from parity.privacy.validators import ssn_valid
 
 __all__ = ["ContextScanner"]
 
@@ -29,20 +28,6 @@ _ADDRESS_CUES = ("address", "live at", "live in", "lived in", "living at", "move
                  "located at", "meet me at", "meet you at", "taxi to", "come to", "visit me at",
                  "reside at", "lives at", "office is at", "based at",
                  "adresse", "anschrift", "indirizzo", "dirección", "adres")  # fmt: skip
-
-# Words inside an address block ("Apt. 918", "Suite 763", "FPO AE 80194"): the block around
-# them is an address when it also has a house number.
-_UNIT_CUES = ("suite ", "apt.", "apt ", "p.o. box", "po box", "fpo ", "apo ", "dpo ", "psc ",
-              "usns ", "usnv ", "uss ")  # fmt: skip
-_MILITARY = re.compile(
-    r"(?:(?:USNS|USNV|USS|USCGC)\s+[^\W\d_]+|PSC\s+\d{3,5},\s+Box\s+\d{3,5}|Unit\s+\d{3,5}\s+Box"
-    r"\s+\d{3,5})(?:\s|\\n)*[ADF]PO\s+A[AEP]\s+\d{5}"
-)
-_BLOCK = re.compile(
-    r"(?:(?<![\w.-])|(?<=\\n))\d{1,6}[A-Za-z]?\s+(?:[^\W_][\w'.-]*[ \t]+){0,5}?\d{1,6}[A-Za-z]?"
-    r"(?:[ \t]*(?:,|\\n|\n)?[ \t]*(?:Apt\.?|Suite|Unit|Flat)\s*[\w-]+)+"
-    r"(?:[ \t]*(?:,|\\n|\n)?[ \t]*,?[ \t]*[^\W_][\w'.-]*(?:[ \t]+[^\W_][\w'.()-]*){0,4}){0,4}"
-)
 
 # A document number: 5-20 letters and digits (dashes allowed), with at least one digit.
 _CODE = re.compile(r"(?<![\w-])(?=[\w-]*\d)[A-Za-z0-9][A-Za-z0-9-]{3,19}[A-Za-z0-9](?![\w-])")
@@ -77,7 +62,7 @@ class ContextScanner:
 
     name = "context"
     triggers: tuple[str, ...] = (*_PASSPORT_CUES, *_LICENCE_CUES, *_ID_CUES,
-                                 *_ADDRESS_CUES, *_UNIT_CUES)  # fmt: skip
+                                 *_ADDRESS_CUES)  # fmt: skip
 
     def __init__(self, entities: Iterable[str]):
         self._on = frozenset(entities)
@@ -94,7 +79,6 @@ class ContextScanner:
         if "STREET_ADDRESS" in self._on:
             for at in _after(doc, _ADDRESS_CUES):
                 self._address(doc, at, out)
-            self._blocks(doc, out)
 
     @staticmethod
     def _document(
@@ -107,7 +91,11 @@ class ContextScanner:
         skip = _SKIP.match(text, at)
         start = skip.end() if skip else at
         match = pattern.match(text, start, min(len(text), start + 40))
-        if match and match.group().lower() not in _STOP_WORDS and not _unissued_ssn(match.group()):
+        if (
+            match
+            and match.group().lower() not in _STOP_WORDS
+            and not _SSN_SHAPE.fullmatch(match.group())
+        ):
             out.append(Candidate(entity, *match.span(), _SCORE_DOCUMENT, "context"))
 
     @staticmethod
@@ -132,29 +120,9 @@ class ContextScanner:
                 out.append(Candidate("STREET_ADDRESS", *span, _SCORE_ADDRESS, "context"))
                 return
 
-    @staticmethod
-    def _blocks(doc: ScanText, out: list[Candidate]) -> None:
-        """Address blocks around a unit word (Apt., Suite, FPO…), wherever they are."""
-        text = doc.text
-        seen: set[tuple[int, int]] = set()
-        for cue in _UNIT_CUES:
-            for at in doc.hits(cue):
-                lo, hi = max(0, at - 72), min(len(text), at + 120)
-                for pattern in (_BLOCK, _MILITARY):
-                    for match in pattern.finditer(text, lo, hi):
-                        if match.start() <= at < match.end() and match.span() not in seen:
-                            seen.add(match.span())
-                            out.append(Candidate("STREET_ADDRESS", *match.span(),
-                                                 _SCORE_ADDRESS, "context"))  # fmt: skip
 
-
-_SSN_SHAPE = re.compile(r"\d{3}-\d{2}-\d{4}")
-
-
-def _unissued_ssn(value: str) -> bool:
-    """An SSN-shaped value that no SSN can be (000-12-3456): a look-alike, not an id."""
-    return bool(_SSN_SHAPE.fullmatch(value)) and not ssn_valid(value)
-
+# An SSN after its cue is a US_SSN (pii.py, cued.py), valid or not: not a second entity here.
+_SSN_SHAPE = re.compile(r"\d{3}([- ]?)\d{2}\1\d{4}")
 
 _NOT_STREET = frozenset({"am", "pm", "a.m.", "p.m.", "o'clock", "h", "hours", "minutes", "days",
                          "weeks", "months", "years", "people", "percent", "times", "of", "and",

@@ -26,6 +26,7 @@ from parity.errors import ConfigError
 from parity.privacy.address import AddressScanner
 from parity.privacy.chat import ChatText, chat_texts
 from parity.privacy.context import ContextScanner
+from parity.privacy.cued import CuedNumberScanner
 from parity.privacy.custom import DenyListScanner, RegexScanner
 from parity.privacy.dates import DateScanner
 from parity.privacy.ner import load_person_scanner
@@ -41,6 +42,7 @@ from parity.privacy.types import (
     Scanner,
     ScanText,
 )
+from parity.privacy.units import UnitScanner
 
 __all__ = [
     "Candidate",
@@ -120,7 +122,9 @@ class PrivacyDetector:
             SecretScanner(plugins, entities),
             PhiScanner(entities, context_chars=settings.phi_context_chars),
             ContextScanner(entities),
+            CuedNumberScanner(entities),
             AddressScanner(entities),
+            UnitScanner(entities),
             DateScanner(entities),
         ]
         if settings.regexes:
