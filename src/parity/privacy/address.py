@@ -20,32 +20,60 @@ from parity.privacy.types import Candidate, ScanText
 __all__ = ["AddressScanner"]
 
 # The type word comes first: "Rue X 12", "12 rue X", "Via X 5", "ul. X 7".
-PREFIX_TYPES = ("rue", "avenue", "av.", "boulevard", "bd", "chemin", "allée", "impasse", "place",
-                "quai", "route", "via", "viale", "piazza", "piazzale", "corso", "vicolo",
-                "largo", "strada", "contrada", "calle", "c/", "avenida", "avda", "avda.",
-                "plaza", "paseo", "camino", "carretera", "ronda", "rúa", "rambla", "travesía",
-                "pasaje", "glorieta", "carrer", "passeig", "rua", "travessa", "praça", "alameda",
-                "estrada", "ulica", "ul.", "aleja", "al.", "plac", "os.", "osiedle", "οδός",
-                "οδ.", "πλ.", "πλ", "λεωφ.")  # fmt: skip
+PREFIX_TYPES = ("rue", "avenue", "av.", "boulevard", "bd", "bd.", "chemin", "allée", "impasse",
+                "place", "quai", "route", "faubourg", "fbg", "sentier", "esplanade", "cité",
+                "résidence", "lotissement", "hameau", "lieu-dit", "rond-point",
+                "via", "viale", "v.le", "piazza", "p.za", "p.zza", "piazzale", "piazzetta", "corso",
+                "c.so", "vicolo", "largo", "l.go", "strada", "contrada", "lungomare", "borgo",
+                "salita", "traversa", "località", "loc.", "frazione", "fraz.",
+                "calle", "c/", "avenida", "avda", "avda.", "plaza", "pza.", "paseo", "camino",
+                "carretera", "ctra", "ctra.", "ronda", "rda.", "rúa", "rambla", "travesía",
+                "trav.", "pasaje", "pje.", "glorieta", "gta.", "callejón", "vía", "senda",
+                "urbanización", "urb.", "colonia", "barrio", "carrer", "passeig",
+                "rua", "travessa", "praça", "pça.", "alameda", "estrada", "estr.", "beco",
+                "ladeira", "rodovia", "bairro",
+                "ulica", "ul.", "aleja", "al.", "plac", "os.", "osiedle", "trg",
+                "str.", "calea", "aleea", "bulevardul", "piața", "șoseaua", "splaiul",
+                "intrarea", "náměstí", "nám.", "třída", "nábřeží", "námestie", "nábrežie",
+                "οδός", "οδ.", "πλ.", "πλ", "λεωφ.")  # fmt: skip
 # The type word ends the name, in one word or as a word of its own: "Hauptstraße 5".
-SUFFIX_TYPES = ("straße", "strasse", "str.", "weg", "gasse", "allee", "platz", "damm", "ufer",
-                "straat", "laan", "gracht", "plein", "kade", "dijk", "steeg", "singel", "vej",
-                "gade", "veien", "vegen", "gata", "gatan", "vägen", "katu", "utca", "útja",
-                "allé")  # fmt: skip
-# Only as a word of their own after a name: "Opplands gate 8", "Luige tee 56".
-WORD_TYPES = ("gate", "tee", "tie", "veg", "vei", "út")
+SUFFIX_TYPES = ("straße", "strasse", "str.", "weg", "gasse", "gässli", "allee", "platz", "damm",
+                "ufer", "chaussee", "pfad", "steig", "zeile",
+                "straat", "laan", "gracht", "plein", "kade", "dijk", "steeg", "singel", "dreef",
+                "vej", "vejen", "gade", "vænget", "vænge", "stræde", "strædet", "plads", "torv",
+                "bakke", "bakken", "veien", "vegen", "plass", "stien", "gata", "gatan", "vägen",
+                "gränd", "torg", "torget", "stigen", "katu", "polku", "kuja",
+                "utca", "útja", "körút", "rakpart", "sétány", "fasor", "allé",
+                "náměstí", "nábřeží", "třída", "cesta", "gatvė", "tänav", "maantee",
+                "puiestee", "sokak", "sokağı", "caddesi", "bulvarı", "mahallesi")  # fmt: skip
+# Only as a word of their own after a name: "Opplands gate 8", "Luige tee 56", "Victor Hugo
+# u. 36" (utca), "Gedimino pr. 9", "Pärnu mnt 10".
+WORD_TYPES = ("gate", "tee", "tie", "veg", "vei", "út", "u.", "tér", "köz", "krt.", "sor",
+              "iela", "g.", "pr.", "mnt", "pst", "sok.", "sk.", "cad.", "cd.", "mah.")  # fmt: skip
+# Czech and Slovak streets named with a preposition: "Na Příkopě 12", "U Lesa 3", "Pod Hájem 7".
+PREPOSITIONS = ("za", "na", "u", "k", "ke", "pod", "nad", "v", "ve", "před", "při", "pri",
+                "mezi")  # fmt: skip
+# Found as " na " and "\nna " (a street line's start); a text's start is checked on its own.
+_PREPOSITION_CUES = tuple(f"{lead}{word} " for word in PREPOSITIONS for lead in (" ", "\n"))
 PO_BOXES = ("p.o. box", "po box", "p. o. box", "postbox", "postfach", "postbus", "apartado",
             "casella postale", "boîte postale", "skrytka pocztowa")  # fmt: skip
 
 _WORD = r"[^\W\d_][\w'’.-]*"
 _NUMBER = r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?"
-_NOT_AFTER = r"(?![\w%€$£]|[.,:]\d|\s*(?:%|percent|minutes?|hours?|days?|years?|km|m\b|kg))"
+# A quantity, not a house number: "5 times", "200 g", "12 km".
+_NOT_AFTER = (
+    r"(?![\w%€$£]|[.,:]\d|\s*(?:%|percent|times\b|minutes?|hours?|days?|weeks?|months?"
+    r"|years?|seconds?|people|persons?|euros?|dollars?|km|m\b|kg|g\b))"
+)
 # After a prefix type: up to six name words, then the house number.
 _NAME_THEN_NUMBER = re.compile(
     rf"[ \t]+((?:{_WORD}[ \t]+){{0,5}}?{_WORD}),?[ \t]+({_NUMBER}){_NOT_AFTER}"
 )
 _NAME_AFTER = re.compile(rf"[ \t]+((?:{_WORD})(?:[ \t]+{_WORD}){{0,4}})")
 _NUMBER_BEFORE = re.compile(r"(?<![\w.,/-])\d{1,5}[A-Za-z]?,?[ \t]+$")
+_AFTER_PREPOSITION = re.compile(
+    rf"[^\W\d_]{{1,4}}[ \t]+((?:{_WORD}[ \t]+){{0,2}}{_WORD}),?[ \t]+({_NUMBER}){_NOT_AFTER}"
+)
 _HOUSE = re.compile(rf",?[ \t]+({_NUMBER}){_NOT_AFTER}")
 _WORD_BEFORE = re.compile(rf"({_WORD})[ \t]+$")
 _BOX_NUMBER = re.compile(r"[ \t]*:?[ \t]*\d{1,6}(?:[ \t]\d{2,4})?\b")
@@ -53,6 +81,11 @@ _BOX_NUMBER = re.compile(r"[ \t]*:?[ \t]*\d{1,6}(?:[ \t]\d{2,4})?\b")
 _BLOCK_LINE = re.compile(
     rf"[ \t]+((?:{_WORD}[ \t]+){{0,4}}{_WORD})[ \t]+\d{{1,5}}[A-Za-z]?\.?[ \t]*"
     r"(?:\n|,)[ \t]*,?[ \t]*(?=[^\W\d_])"
+)
+# The same line found from its second number: "478 Erick Hollow 1753,\n Springfield".
+_LINE_END = re.compile(r"\.?[ \t]*(?:\n|,|\\n)(?:[ \t]*\n)?[ \t]*,?[ \t]*(?=[^\W\d_])")
+_SHORT_FIRST = re.compile(
+    rf"(?<![\w.,/-])(\d{{1,3}}[A-Za-z]?)[ \t]+((?:{_WORD}[ \t]+){{0,4}}{_WORD})[ \t]+$"
 )
 # "City, XX 12345" after a street line: the post code anchors the block.
 _STATE_BEFORE = re.compile(r"[A-Z]{2}[ \t]$")
@@ -86,7 +119,8 @@ class AddressScanner:
     """Street addresses by their type word, post boxes, and street-and-city blocks."""
 
     name = "address"
-    triggers: tuple[str, ...] = (*PREFIX_TYPES, *SUFFIX_TYPES, *WORD_TYPES, *PO_BOXES)
+    triggers: tuple[str, ...] = (*PREFIX_TYPES, *SUFFIX_TYPES, *WORD_TYPES, *PO_BOXES,
+                                 *_PREPOSITION_CUES)  # fmt: skip
 
     def __init__(self, entities: Iterable[str]):
         self._on = "STREET_ADDRESS" in frozenset(entities)
@@ -108,6 +142,7 @@ class AddressScanner:
                 box = _BOX_NUMBER.match(doc.text, at + len(cue))
                 if box and _word_start(doc.lower, at):
                     spans.append((at, box.end()))
+        _prepositional(doc, spans)
         _blocks(doc, spans)
         for start, end in sorted(set(spans)):
             out.append(Candidate("STREET_ADDRESS", start, end, _SCORE, "address"))
@@ -157,6 +192,21 @@ def _suffixed(doc: ScanText, at: int, end: int, alone: bool, spans: list[tuple[i
     spans.append((start, house.end()))
 
 
+def _prepositional(doc: ScanText, spans: list[tuple[int, int]]) -> None:
+    """'Za Školou 1348', 'Na Příkopě 12': a capitalised preposition, a name and a number."""
+    text, lower = doc.text, doc.lower
+    starts = [at + 1 for cue in _PREPOSITION_CUES for at in doc.hits(cue)]
+    head = lower[:6].split(" ", 1)[0]
+    if head in PREPOSITIONS:
+        starts.append(0)
+    for at in starts:
+        if not text[at].isupper():
+            continue  # a street's preposition is capitalised; "u" and "na" in prose are not
+        match = _AFTER_PREPOSITION.match(text, at, min(len(text), at + 60))
+        if match and _name_ok(match.group(1).split(), False):
+            spans.append((at, match.end()))
+
+
 def _blocks(doc: ScanText, spans: list[tuple[int, int]]) -> None:
     """Street lines found from their numbers: '20046 Avenida X 94\\nCITY', 'City, BR 24849'."""
     text = doc.text
@@ -173,12 +223,38 @@ def _blocks(doc: ScanText, spans: list[tuple[int, int]]) -> None:
             if text[line.start(1)].isupper() and not any(w.lower() in _STOP for w in words):
                 spans.append((start, line.end(1)))
                 continue
+        if _short_first(text, start, end, spans):
+            continue
         state = digits == 5 and _STATE_BEFORE.match(text, max(0, start - 3), start)
         city = _CITY_STATE.search(text, max(0, start - 40), start) if state else None
         if city:
             street = _STREET_LINE.search(text, max(0, city.start() - 80), city.start())
             if street:
                 spans.append((street.start(), end))
+
+
+def _short_first(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """'478 Erick Hollow 1753,\\n Springfield': the first house number too short for a digit
+    run, found from the second. The line starts a line (or follows a name), the next line
+    is capitalised, and the second number is no year ("5 Boston Marathons 2019, then")."""
+    ending = _LINE_END.match(text, end, min(len(text), end + 8))
+    if not ending or not text[ending.end()].isupper():
+        return False
+    value = text[start:end]
+    if value.isdigit() and 1800 <= int(value) <= 2099:
+        return False
+    line = _SHORT_FIRST.search(text, max(0, start - 70), start)
+    if line is None or not text[line.start(2)].isupper():
+        return False
+    if any(w.lower() in _STOP for w in line.group(2).split()):
+        return False
+    before = text[max(0, line.start() - 40) : line.start()].rstrip(" \t")
+    last = before.rsplit(None, 1)[-1] if before.split() else ""
+    opens = not before or before[-1] in "\n,:;" or before.endswith("\\n")
+    if not opens and not (last[:1].isupper() and last.lower() not in _STOP):
+        return False
+    spans.append((line.start(), end))
+    return True
 
 
 def _year_in_prose(doc: ScanText, start: int, end: int) -> bool:

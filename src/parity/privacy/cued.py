@@ -22,7 +22,7 @@ __all__ = ["CuedNumberScanner"]
 
 # Words that say the next number is a phone number, in the benchmark's languages. "number"
 # alone is not one ("the number 1234567 is prime").
-_PHONE = ("call", "called", "calling", "phone", "phoned", "telephone", "cellphone", "tel",
+_PHONE = ("call", "calling", "phone", "telephone", "cellphone", "tel",
           "tel.", "tél", "tél.", "mobile", "mob", "mob.", "cell", "fax", "whatsapp", "sms",
           "text me", "reach me", "ring me", "landline", "hotline", "telefon", "téléphone",
           "portable", "handy", "natel", "telefono", "cellulare", "teléfono", "móvil", "movil",
@@ -57,6 +57,10 @@ _REACH = 32  # characters of filler, at most
 # A date ("2024-01-15") or a decimal ("0.001136") is no identifier; "06.12.34.56.78" is one.
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})")
 _DECIMAL = re.compile(r"\d+[.,]\d+")
+# Years and spans of years: "licence 2019/2020", "national insurance 2023-24".
+# A round amount ("1000000"), not anyone's number.
+_ROUND = re.compile(r"[1-9]0{4,}")
+_YEARS = re.compile(r"(?:19|20)\d\d(?:[ ]?[-/–][ ]?(?:(?:19|20)\d\d|\d\d))+")
 _ARITHMETIC = frozenset("=+*×÷<>/%$€£")
 
 _SCORE = 0.85
@@ -121,7 +125,7 @@ def _identifier(doc: ScanText, run: tuple[int, int, int]) -> bool:
     text = doc.text
     start, end, _ = run
     value = text[start:end]
-    if ":" in value or _DATE.fullmatch(value) or _DECIMAL.fullmatch(value):
+    if ":" in value or any(p.fullmatch(value) for p in (_DATE, _DECIMAL, _YEARS, _ROUND)):
         return False
     before, after = text[max(0, start - 1) : start], text[end : end + 1]
     return before not in _ARITHMETIC and after not in _ARITHMETIC and not after.isalpha()

@@ -100,8 +100,30 @@ class PhiScanner:
             for term in self._terms & doc.triggers.keys():
                 for at in doc.hits(term):
                     end = at + len(term)
-                    if _whole_word(doc.lower, at, end) and _near(cues, at, self._reach):
+                    if not _whole_word(doc.lower, at, end):
+                        continue
+                    # In "Transplant nurse" the cue is the job itself: other cues must be near.
+                    job = _job_title(doc.lower, end)
+                    near = [c for c in cues if not end < c <= job] if job else cues
+                    if _near(near, at, self._reach):
                         out.append(Candidate("MEDICAL_TERM", at, end, _SCORE_TERM, "fast"))
+
+
+# "Transplant nurse", "cancer researcher": a term before one of these names a job, not anyone's
+# health.
+_JOBS = frozenset({"nurse", "nurses", "surgeon", "surgeons", "physician", "physicians",
+                   "doctor", "doctors", "therapist", "therapists", "technician", "technicians",
+                   "technologist", "specialist", "specialists", "coordinator", "consultant",
+                   "researcher", "researchers", "scientist", "scientists", "counsellor",
+                   "counselor", "practitioner", "assistant", "engineer", "sales", "rep",
+                   "representative"})  # fmt: skip
+_NEXT_WORD = re.compile(r"s?[ \t-]+([a-z]+)")
+
+
+def _job_title(lower: str, end: int) -> int:
+    """Where the job word starts when the term ending at ``end`` begins a job's name, else 0."""
+    word = _NEXT_WORD.match(lower, end, min(len(lower), end + 24))
+    return word.start(1) if word is not None and word.group(1) in _JOBS else 0
 
 
 def _plural(lower: str, cue: str, at: int) -> bool:
