@@ -128,4 +128,6 @@ def _identifier(doc: ScanText, run: tuple[int, int, int]) -> bool:
     if ":" in value or any(p.fullmatch(value) for p in (_DATE, _DECIMAL, _YEARS, _ROUND)):
         return False
     before, after = text[max(0, start - 1) : start], text[end : end + 1]
-    return before not in _ARITHMETIC and after not in _ARITHMETIC and not after.isalpha()
+    # "= 1234567 + 7654321" is a sum; "phone=0612345678" is a label and its value.
+    operator = text[end : end + 3].lstrip(" ")[:1]
+    return before not in _ARITHMETIC and operator not in _ARITHMETIC and not after.isalpha()
