@@ -48,8 +48,8 @@ SUFFIX_TYPES = ("straße", "strasse", "str.", "weg", "gasse", "gässli", "allee"
                 "puiestee", "sokak", "sokağı", "caddesi", "bulvarı", "mahallesi")  # fmt: skip
 # Only as a word of their own after a name: "Opplands gate 8", "Luige tee 56", "Victor Hugo
 # u. 36" (utca), "Gedimino pr. 9", "Pärnu mnt 10".
-WORD_TYPES = ("gate", "tee", "tie", "veg", "vei", "út", "u.", "tér", "köz", "krt.", "sor",
-              "iela", "g.", "pr.", "mnt", "pst", "sok.", "sk.", "cad.", "cd.", "mah.")  # fmt: skip
+WORD_TYPES = ("gate", "tee", "tie", "veg", "vei", "út", "u.", "tér", "köz", "krt.", "iela",
+              "g.", "pr.", "mnt", "pst", "sok.", "sk.", "cad.", "cd.", "mah.")  # fmt: skip
 # Czech and Slovak streets named with a preposition: "Na Příkopě 12", "U Lesa 3", "Pod Hájem 7".
 PREPOSITIONS = ("za", "na", "u", "k", "ke", "pod", "nad", "v", "ve", "před", "při", "pri",
                 "mezi")  # fmt: skip
@@ -83,7 +83,8 @@ _BLOCK_LINE = re.compile(
     r"(?:\n|,)[ \t]*,?[ \t]*(?=[^\W\d_])"
 )
 # The same line found from its second number: "478 Erick Hollow 1753,\n Springfield".
-_LINE_END = re.compile(r"\.?[ \t]*(?:\n|,|\\n)(?:[ \t]*\n)?[ \t]*,?[ \t]*(?=[^\W\d_])")
+_LINE_END = re.compile(r"\.?(?:\n|,|\\n)(?:[ \t]*\n)?[ \t]*,?[ \t]*(?=[^\W\d_])")
+_LINE_STARTS = frozenset(",.\n\\")
 _SHORT_FIRST = re.compile(
     rf"(?<![\w.,/-])(\d{{1,3}}[A-Za-z]?)[ \t]+((?:{_WORD}[ \t]+){{0,4}}{_WORD})[ \t]+$"
 )
@@ -115,6 +116,21 @@ _YEAR_BEFORE = re.compile(
 _SCORE = 0.7
 
 
+def _literal_kinds() -> dict[str, tuple[str, ...]]:
+    """Literal -> what it is (a literal may be two: "str." begins "Str. Mihai Eminescu 5" and
+    ends "Hauptstr. 5")."""
+    kinds: dict[str, tuple[str, ...]] = {}
+    for kind, literals in (("prefix", PREFIX_TYPES), ("suffix", SUFFIX_TYPES),
+                           ("word", WORD_TYPES), ("box", PO_BOXES),
+                           ("preposition", _PREPOSITION_CUES)):  # fmt: skip
+        for literal in literals:
+            kinds[literal] = (*kinds.get(literal, ()), kind)
+    return kinds
+
+
+_KINDS = _literal_kinds()
+
+
 class AddressScanner:
     """Street addresses by their type word, post boxes, and street-and-city blocks."""
 
@@ -130,19 +146,20 @@ class AddressScanner:
         if not self._on:
             return
         spans: list[tuple[int, int]] = []
-        for cue in PREFIX_TYPES:
-            for at in doc.hits(cue):
-                _prefixed(doc, at, at + len(cue), spans)
-        for cues, alone in ((SUFFIX_TYPES, False), (WORD_TYPES, True)):
-            for cue in cues:
+        prepositions: list[int] = []
+        # Only the literals this text holds: most of the hundreds of street words are absent.
+        for cue, kinds in doc.present(_KINDS):
+            for kind in kinds:
                 for at in doc.hits(cue):
-                    _suffixed(doc, at, at + len(cue), alone, spans)
-        for cue in PO_BOXES:
-            for at in doc.hits(cue):
-                box = _BOX_NUMBER.match(doc.text, at + len(cue))
-                if box and _word_start(doc.lower, at):
-                    spans.append((at, box.end()))
-        _prepositional(doc, spans)
+                    if kind == "prefix":
+                        _prefixed(doc, at, at + len(cue), spans)
+                    elif kind in ("suffix", "word"):
+                        _suffixed(doc, at, at + len(cue), kind == "word", spans)
+                    elif kind == "box":
+                        _box(doc, at, at + len(cue), spans)
+                    else:
+                        prepositions.append(at + 1)
+        _prepositional(doc, prepositions, spans)
         _blocks(doc, spans)
         for start, end in sorted(set(spans)):
             out.append(Candidate("STREET_ADDRESS", start, end, _SCORE, "address"))
@@ -192,10 +209,16 @@ def _suffixed(doc: ScanText, at: int, end: int, alone: bool, spans: list[tuple[i
     spans.append((start, house.end()))
 
 
-def _prepositional(doc: ScanText, spans: list[tuple[int, int]]) -> None:
+def _box(doc: ScanText, at: int, end: int, spans: list[tuple[int, int]]) -> None:
+    """'P.O. Box 4412', 'Postfach 1220' at lower[at:end]."""
+    box = _BOX_NUMBER.match(doc.text, end)
+    if box and _word_start(doc.lower, at):
+        spans.append((at, box.end()))
+
+
+def _prepositional(doc: ScanText, starts: list[int], spans: list[tuple[int, int]]) -> None:
     """'Za Školou 1348', 'Na Příkopě 12': a capitalised preposition, a name and a number."""
     text, lower = doc.text, doc.lower
-    starts = [at + 1 for cue in _PREPOSITION_CUES for at in doc.hits(cue)]
     head = lower[:6].split(" ", 1)[0]
     if head in PREPOSITIONS:
         starts.append(0)
@@ -223,7 +246,7 @@ def _blocks(doc: ScanText, spans: list[tuple[int, int]]) -> None:
             if text[line.start(1)].isupper() and not any(w.lower() in _STOP for w in words):
                 spans.append((start, line.end(1)))
                 continue
-        if _short_first(text, start, end, spans):
+        if text[end : end + 1] in _LINE_STARTS and _short_first(text, start, end, spans):
             continue
         state = digits == 5 and _STATE_BEFORE.match(text, max(0, start - 3), start)
         city = _CITY_STATE.search(text, max(0, start - 40), start) if state else None

@@ -33,7 +33,7 @@ _LICENCE = ("driver's licence", "driver's license", "drivers licence", "drivers 
             "driver licence", "driver license", "driving licence", "driving license",
             "licence", "license", "führerschein", "permis de conduire", "dl#")  # fmt: skip
 _ID = ("national insurance", "national id", "identity number", "identity card", "id number",
-       "id card", "id no", "tax id", "tin", "personal number", "personnummer", "pesel", "insee",
+       "id card", "id no", "tax id", "personal number", "personnummer", "pesel", "insee",
        "ahv", "bsn", "dni", "nie", "nif", "codice fiscale", "steuer-id", "steuernummer",
        "personalausweis", "sofinummer", "identiteitskaart")  # fmt: skip
 
@@ -73,10 +73,13 @@ class CuedNumberScanner:
 
     def __init__(self, entities: Iterable[str]):
         on = frozenset(entities)
-        self._families = tuple(f for f in _FAMILIES if f[1] in on)
-        self.triggers: tuple[str, ...] = tuple(
-            sorted({cue for cues, _, _, _ in self._families for cue in cues})
-        )
+        # Cue -> the (entity, fewest digits, most digits) it may name ("id card" two of them).
+        self._cues: dict[str, tuple[tuple[str, int, int], ...]] = {}
+        for cues, entity, fewest, most in _FAMILIES:
+            if entity in on:
+                for cue in cues:
+                    self._cues[cue] = (*self._cues.get(cue, ()), (entity, fewest, most))
+        self.triggers: tuple[str, ...] = tuple(sorted(self._cues))
 
     def scan(self, doc: ScanText, out: list[Candidate]) -> None:
         """Append a candidate for each cued number in ``doc``."""
@@ -84,24 +87,26 @@ class CuedNumberScanner:
         if not runs:
             return
         starts = [start for start, _, _ in runs]
-        for cues, entity, fewest, most in self._families:
-            for at in _cue_ends(doc, cues):
+        for cue, families in doc.present(self._cues):
+            for at in _cue_ends(doc, cue):
                 run = _run_after(doc, at, runs, starts)
-                if run is not None and fewest <= run[2] <= most and _identifier(doc, run):
-                    out.append(Candidate(entity, run[0], run[1], _SCORE, "cued"))
+                if run is None or not _identifier(doc, run):
+                    continue
+                for entity, fewest, most in families:
+                    if fewest <= run[2] <= most:
+                        out.append(Candidate(entity, run[0], run[1], _SCORE, "cued"))
 
 
-def _cue_ends(doc: ScanText, cues: tuple[str, ...]) -> list[int]:
-    """The offsets just past each cue that is a whole word ("tel" in "hotel" is none)."""
+def _cue_ends(doc: ScanText, cue: str) -> list[int]:
+    """The offsets just past each ``cue`` that is a whole word ("tel" in "hotel" is none)."""
     lower = doc.lower
     ends: list[int] = []
-    for cue in cues:
-        for at in doc.hits(cue):
-            end = at + len(cue)
-            if (at == 0 or not lower[at - 1].isalnum()) and (
-                end == len(lower) or not lower[end].isalnum() or not cue[-1].isalnum()
-            ):
-                ends.append(end)
+    for at in doc.hits(cue):
+        end = at + len(cue)
+        if (at == 0 or not lower[at - 1].isalnum()) and (
+            end == len(lower) or not lower[end].isalnum() or not cue[-1].isalnum()
+        ):
+            ends.append(end)
     return ends
 
 
@@ -109,6 +114,9 @@ def _run_after(
     doc: ScanText, at: int, runs: list[tuple[int, int, int]], starts: list[int]
 ) -> tuple[int, int, int] | None:
     """The digit run that begins right after the filler at ``at`` (a "+" may lead it)."""
+    index = bisect.bisect_left(starts, at)
+    if index == len(runs) or runs[index][0] > at + _REACH + 2:
+        return None  # most cue words in prose have no number after them: no pattern is run
     filler = _FILLER.match(doc.text, at, min(len(doc.text), at + _REACH))
     begin = filler.end() if filler else at
     if doc.text[begin : begin + 1] == "+":

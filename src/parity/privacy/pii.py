@@ -72,6 +72,7 @@ _EMAIL = re.compile(r"(?<![\w.+%-])[\w.+%-]{1,64}@[\w-]+(?:\.[\w-]+)+")
 _DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 _EXTENSION = re.compile("x|ext")
 _GROUP = re.compile(r"\d+")
+_DIGIT = re.compile(r"\d")
 _TOKEN_END = re.compile(r"[^\s,;\"'<>)\]}]{0,64}")
 _EMAIL_ONLY = ("EMAIL_ADDRESS",)
 _SSN_CUES = ("ssn", "social security", "social-security")
@@ -273,7 +274,10 @@ class PiiScanner:
                 end = at + len(word)
                 if end < len(lower) and lower[end].isalpha():
                     continue  # " dr" in " dream"
-                for match in _ADDRESS.finditer(text, max(0, at - 72), min(len(text), end + 72)):
+                lo = max(0, at - 72)
+                if not _DIGIT.search(text, lo, at):
+                    continue  # "the way out": no house number before the street word
+                for match in _ADDRESS.finditer(text, lo, min(len(text), end + 72)):
                     if match.start() <= at < match.end():
                         emit(Candidate("STREET_ADDRESS", *match.span(), _SCORE_ADDRESS, "fast"))
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 __all__ = [
     "DATA_CLASSES",
@@ -67,6 +68,8 @@ ENTITY_LABELS: dict[str, str] = {
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _DIGIT_RUN = re.compile(rb"0(?:[ \-./:()]{0,2}0){3,}")
 _ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+_V = TypeVar("_V")
 
 # What a failed scan reports, so that "any data class" rules treat it as sensitive.
 UNKNOWN_CLASS = "unknown"
@@ -136,6 +139,17 @@ class ScanText:
     def hits(self, literal: str) -> list[int]:
         """Offsets of ``literal`` (a registered trigger) in the lower-cased text."""
         return self.triggers.get(literal, [])
+
+    def present(self, literals: Mapping[str, _V]) -> list[tuple[str, _V]]:
+        """The entries of ``literals`` (registered triggers) whose literal occurs in the text.
+
+        A stage with hundreds of literals (street words of many languages) looks up the few
+        the text holds instead of every literal in turn.
+        """
+        triggers = self.triggers
+        if len(triggers) < len(literals):
+            return [(key, literals[key]) for key in triggers if key in literals]
+        return [(key, value) for key, value in literals.items() if key in triggers]
 
     def spans(self, pattern: re.Pattern[bytes]) -> list[tuple[int, int]]:
         """Character spans of ``pattern``'s matches in the digit-marked UTF-8 bytes."""

@@ -18,10 +18,16 @@ from parity.privacy.types import Candidate, ScanText
 
 __all__ = ["UnitScanner"]
 
-_STRONG = ("suite", "ste.", "apt", "apt.", "apartment", "appartement", "appt", "appt.",
-           "wohnung", "whg.")  # fmt: skip
-_WEAK = ("unit", "flat")
-_POSTS = ("fpo ", "apo ", "dpo ")
+_STRONG = frozenset(("suite", "ste.", "apt", "apt.", "apartment", "appartement", "appt",
+                    "appt.", "wohnung", "whg."))  # fmt: skip
+_WEAK = frozenset(("unit", "flat"))
+_POSTS = frozenset(("fpo ", "apo ", "dpo "))
+# Literal -> a strong unit word (True), a weak one (False) or a military post office (None).
+_KINDS: dict[str, bool | None] = {
+    **dict.fromkeys(_STRONG, True),
+    **dict.fromkeys(_WEAK, False),
+    **dict.fromkeys(_POSTS, None),
+}
 
 _SEPARATORS = r"(?:[\s,.;]|\\n)*"
 _WORD = r"[^\W\d_][\w'’.-]*"
@@ -33,7 +39,7 @@ _UNIT = re.compile(
 # A street line that ends right before the unit: "1122 Erick Hollow", "Victor Hugo u. 36.".
 _LINE_BEFORE = re.compile(
     rf"(?:(?<![\w.,/-])({_HOUSE})[ \t]+((?:{_WORD}[ \t]+){{0,5}}{_WORD})"
-    rf"|((?:{_WORD}[ \t]+){{0,5}}{_WORD}),?[ \t]+({_HOUSE})(?![\w])){_SEPARATORS}$"
+    rf"|(?<![\w'’.-])((?:{_WORD}[ \t]+){{0,5}}{_WORD}),?[ \t]+({_HOUSE})(?![\w])){_SEPARATORS}$"
 )
 # A street line right after the unit: "Apt 5, 221 Oak Lane", "Flat 2\\nKastanienallee 12".
 _LINE_AFTER = re.compile(
@@ -59,6 +65,7 @@ _NOT_NAMES = frozenset({"chapter", "lesson", "grade", "module", "section", "part
 _NAME = re.compile(_WORD)
 _CODE = re.compile(r"[ \t]+\d{4,6}(?![\w])")
 _REACH = 100
+_DIGIT = re.compile(r"\d")
 _SCORE = 0.75
 
 
@@ -66,7 +73,7 @@ class UnitScanner:
     """Street-and-unit blocks and military post addresses."""
 
     name = "units"
-    triggers: tuple[str, ...] = (*_STRONG, *_WEAK, *_POSTS)
+    triggers: tuple[str, ...] = tuple(sorted(_STRONG | _WEAK | _POSTS))
 
     def __init__(self, entities: Iterable[str]):
         self._on = "STREET_ADDRESS" in frozenset(entities)
@@ -75,15 +82,12 @@ class UnitScanner:
         """Append a STREET_ADDRESS candidate for each unit beside a street line."""
         if not self._on:
             return
-        for cues, strong in ((_STRONG, True), (_WEAK, False)):
-            for cue in cues:
-                for at in doc.hits(cue):
-                    span = _unit_block(doc, at, len(cue), strong)
-                    if span is not None:
-                        out.append(Candidate("STREET_ADDRESS", *span, _SCORE, "units"))
-        for cue in _POSTS:
+        for cue, strong in doc.present(_KINDS):
             for at in doc.hits(cue):
-                span = _military(doc.text, at)
+                if strong is None:
+                    span = _military(doc.text, at)
+                else:
+                    span = _unit_block(doc, at, len(cue), strong)
                 if span is not None:
                     out.append(Candidate("STREET_ADDRESS", *span, _SCORE, "units"))
 
@@ -98,7 +102,9 @@ def _unit_block(doc: ScanText, at: int, size: int, strong: bool) -> tuple[int, i
     if unit is None:
         return None
     lowercase = _lowercase(text, at)
-    before = _LINE_BEFORE.search(text, max(0, at - _REACH), at)
+    lo = max(0, at - _REACH)
+    # Most unit words in prose have no number before them: one quick look spares the pattern.
+    before = _LINE_BEFORE.search(text, lo, at) if _DIGIT.search(text, lo, at) else None
     start = _street(before, strong, lowercase) if before else None
     if start is not None:
         return start, _tail_end(text, unit.end(), lowercase)
