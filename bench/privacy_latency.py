@@ -80,6 +80,8 @@ ADVERSARIAL = {
     "a card number repeated": "4111 1111 1111 1111 " * 800,
     "a PEM header repeated": "-----BEGIN RSA PRIVATE KEY-----\n" * 500,
     "'1 Main Street ' repeated": "1 Main Street " * 1_142,
+    "'Suite 1 ' repeated": "Suite 1 " * 2_000,
+    "'call me at 1234567 ' repeated": "call me at 1234567 " * 842,
 }
 
 

@@ -65,6 +65,7 @@ _NOT_NAMES = frozenset({"chapter", "lesson", "grade", "module", "section", "part
 _NAME = re.compile(_WORD)
 _CODE = re.compile(r"[ \t]+\d{4,6}(?![\w])")
 _REACH = 100
+_REACH_BEFORE = 64  # six name words and a house number
 _DIGIT = re.compile(r"\d")
 _SCORE = 0.75
 
@@ -102,7 +103,7 @@ def _unit_block(doc: ScanText, at: int, size: int, strong: bool) -> tuple[int, i
     if unit is None:
         return None
     lowercase = _lowercase(text, at)
-    lo = max(0, at - _REACH)
+    lo = max(0, at - _REACH_BEFORE)
     # Most unit words in prose have no number before them: one quick look spares the pattern.
     before = _LINE_BEFORE.search(text, lo, at) if _DIGIT.search(text, lo, at) else None
     start = _street(before, strong, lowercase) if before else None
