@@ -8,7 +8,9 @@ Faker's locales ship inside the package; nothing is downloaded (the one provider
 fetch a hospital list from the web is left out, with the templates that use it).
 
 A seed picks the sentences. ``DEV_SEED`` is for tuning; ``HELDOUT_SEED`` and ``FRESH_SEED``
-are run only for the figures in docs/privacy.md. Needs the ``bench`` extra (presidio-evaluator).
+are run for the figures in docs/privacy.md (their misses have since guided changes, so they are
+no longer unseen); ``FINAL_SEED`` is run once, after the last detector change. Needs the
+``bench`` extra (presidio-evaluator).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ HELDOUT_SEED = 90210
 # A third seed, first generated after the address and date-of-birth work of the issue 14
 # follow-up had been tuned on DEV_SEED: neither it nor HELDOUT_SEED was looked at before.
 FRESH_SEED = 27182
+# A fourth seed, added with the cue and unit-word changes that the held-out and fresh misses
+# drove, and run once after the last of them: the figure no change was tuned to.
+FINAL_SEED = 73331
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "nl_NL", "de_CH", "it_IT", "es_ES", "pl_PL")
 
 # presidio-evaluator's template placeholders -> the entity the corpus labels. Parts of an

