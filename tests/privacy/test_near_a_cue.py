@@ -91,6 +91,7 @@ def test_after_a_cue_what_is_no_identifier_is_no_phone_or_id(
         "lena ortiz\n 27 baywood crossing\n suite 310\n harlow",  # all lower case
         "Flat 2, 14 Elm Terrace",
         "Kestrel Foods\n 77 Old Mill Reach\n Unit 5\n Leeds",
+        "0417 An den Eichen 22 Suite 118 Hagen NW",  # "An" is prose, "den" a particle
     ],
 )
 def test_a_unit_word_beside_a_street_line_is_an_address_in_any_layout(

@@ -96,7 +96,7 @@ _STREET_LINE = re.compile(
     r"[ \t]*,?[ \t]*$"
 )
 
-_PARTICLES = frozenset({"de", "del", "della", "delle", "dei", "degli", "di", "da", "do", "dos",
+PARTICLES = frozenset({"de", "del", "della", "delle", "dei", "degli", "di", "da", "do", "dos",
                         "das", "du", "des", "la", "le", "les", "van", "von", "der", "den",
                         "het", "ten", "ter", "y", "e", "el", "am", "im", "zum", "zur", "st.",
                         "san", "santa", "sankt", "d'", "l'"})  # fmt: skip
@@ -296,7 +296,7 @@ def _name_ok(words: list[str], lowercase: bool) -> bool:
         return False
     if lowercase:
         return True
-    named = [w for w in words if w.lower() not in _PARTICLES]
+    named = [w for w in words if w.lower() not in PARTICLES]
     return bool(named) and all(w[0].isupper() or w[0].isdigit() for w in named[:1])
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from parity.privacy.address import PARTICLES
 from parity.privacy.types import Candidate, ScanText
 
 __all__ = ["UnitScanner"]
@@ -132,8 +133,9 @@ def _street(line: re.Match[str], strong: bool, lowercase: bool) -> int | None:
             words.pop(0)
     if not words or any(w.lower() in _NOT_NAMES for _, w in words):
         return None
-    first = words[0][1]
-    if not (first[0].isupper() or (lowercase and (number_first or len(words) > 1))):
+    # "der Schillingbrücke 10" (An der …), "van Hallstraat 3": the name's capital comes later.
+    first = next((w for _, w in words if w.lower() not in PARTICLES), "")
+    if not first or not (first[0].isupper() or (lowercase and (number_first or len(words) > 1))):
         return None
     if not (strong or number_first or len(words) >= 2):
         return None
