@@ -158,6 +158,9 @@ def serve(
         backlog=2048,
     )
     canary = _start_canary(settings)
+    from parity.gateway.heap import settle
+
+    settle()  # the start-up heap out of the collector's way (gateway/heap.py)
     try:
         uvicorn.Server(uv_config).run()
     finally:
