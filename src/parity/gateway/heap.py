@@ -5,15 +5,15 @@ every hundred of those, a pass over every tracked object. A gateway holds some 6
 objects from start-up on (the imported modules' classes and functions, pydantic models, the
 config) that live as long as the process, and a request allocates a few hundred short-lived
 containers, so the collector ran every few requests and walked the whole start-up heap again
-and again: about 15 µs of CPU a request, and single passes of up to 68 ms (issue 13, measured
-in-process with bench/gc_cost.py-style callbacks; docs/benchmarks.md).
+and again: about 20 µs of CPU a request, single passes of up to 98 ms (``bench/request_cpu.py``),
+and 7.6% of the server's CPU under load in a perf profile (issue 13, docs/benchmarks.md).
 
-``settle()`` runs once, after start-up: one collection, then ``gc.freeze()`` moves every object
-alive into the permanent generation, which passes never walk (they are still freed by reference
-counting when dropped), and the young-generation threshold goes to 10,000 allocations. Passes
-then cost about 6 µs a request, the longest about 30 ms, and the collector no longer shows in
-the server's profile. Garbage in reference cycles is
-still collected, only less often: at most 10,000 young containers wait for the next pass.
+``settle()`` runs once, when the gateway is built and before it serves: one collection, then
+``gc.freeze()`` moves every object alive into the permanent generation, which passes never walk
+(its objects are still freed by reference counting when dropped), and the young-generation
+threshold goes to 10,000 allocations. Passes then cost about 6 µs a request, the longest about
+30 ms, and the collector no longer shows in the server's profile. Garbage in reference cycles
+is still collected, only less often: at most 10,000 young containers wait for the next pass.
 """
 
 from __future__ import annotations
