@@ -34,7 +34,8 @@ models:
 YAML
 targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(direct cmd litellm portkey)
 for i in "${!targets[@]}"; do [ "${targets[$i]}" = parity ] && targets[$i]=cmd; done
-export GW_CMD="$ROOT/.venv/bin/parity serve --config $WORK/parity.yaml --log-level warning"
+# this checkout's src first: the venv's own install may be another checkout's (a git worktree)
+export GW_CMD="env PYTHONPATH=$ROOT/src $ROOT/.venv/bin/parity serve --config $WORK/parity.yaml --log-level warning"
 export GW_URL=http://127.0.0.1:18100 GW_READY=/readyz
 "$HARNESS/run_all.sh" "${targets[@]}"
 echo "ledger rows written by Parity during the run:"
