@@ -92,6 +92,15 @@ class PoolHolder:
         self._pool = None
 
 
+def openai_headers(deployment: Deployment, env: Mapping[str, str]) -> dict[str, str]:
+    """The JSON headers of an OpenAI-wire call, with the deployment's bearer key when it has one."""
+    headers = {"content-type": "application/json", "accept": "application/json"}
+    key = env.get(deployment.api_key_env) if deployment.api_key_env else None
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    return headers
+
+
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from retry-after-ms, retry-after (seconds or HTTP date)."""
     millis = headers.get("retry-after-ms")

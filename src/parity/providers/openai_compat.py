@@ -15,6 +15,7 @@ from parity.providers.http import (
     event_message,
     fetch,
     loads_object,
+    openai_headers,
     post,
     sse_events,
 )
@@ -33,10 +34,7 @@ class OpenAIProvider:
             raise ValueError(f"deployment '{deployment.id}' has no base_url")
         self.deployment = deployment
         self._url = deployment.base_url.rstrip("/") + "/chat/completions"
-        headers = {"content-type": "application/json", "accept": "application/json"}
-        key = env.get(deployment.api_key_env) if deployment.api_key_env else None
-        if key:
-            headers["authorization"] = f"Bearer {key}"
+        headers = openai_headers(deployment, env)
         self._stream_headers = {"accept": "text/event-stream"}
         self._wire_model = deployment.wire_model
         engine = engine_of(deployment)

@@ -19,7 +19,7 @@ import orjson
 from parity.catalog.deployment import Deployment, Engine
 from parity.errors import InvalidField, UpstreamProtocolError
 from parity.providers.embeddings import Embeddings, Vector
-from parity.providers.http import PoolHolder, fetch, loads_object
+from parity.providers.http import PoolHolder, fetch, loads_object, openai_headers
 from parity.providers.openai_adapt import engine_of
 
 __all__ = ["OpenAIEmbeddings", "input_count"]
@@ -40,10 +40,7 @@ class OpenAIEmbeddings:
             raise ValueError(f"deployment '{deployment.id}' has no base_url")
         self.deployment = deployment
         self._url = deployment.base_url.rstrip("/") + "/embeddings"
-        headers = {"content-type": "application/json", "accept": "application/json"}
-        key = env.get(deployment.api_key_env) if deployment.api_key_env else None
-        if key:
-            headers["authorization"] = f"Bearer {key}"
+        headers = openai_headers(deployment, env)
         self._llama_cpp = engine_of(deployment) is Engine.LLAMA_CPP
         self._holder = PoolHolder(deployment, headers)
 
