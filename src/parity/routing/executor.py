@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from parity.catalog.deployment import Deployment
@@ -210,26 +211,39 @@ class Executor:
         last: ParityError | None = None
         names = self._available(plan, body, trace, conform)
         for position, (name, sent) in enumerate(names):
-            for index in range(self._retry.attempts):
-                started = time.perf_counter()
-                try:
-                    completion = await self._providers[name].chat(sent)
-                except ParityError as error:
-                    self._failed(trace, name, error, started)
-                    if isinstance(error, ContextLengthExceeded):
-                        raise  # the client's prompt: no retry, no fallback, no escalation
-                    last = error
-                    wait = self._wait(error, index)
-                    if wait is None:
-                        break
-                    await asyncio.sleep(wait)
-                    continue
-                self._succeeded(trace, name, started)
-                final = position == len(names) - 1
-                if self._accepted(plan, sent, completion.body, name, trace) or final:
-                    return self._deployments[name], completion
-                break  # escalate to the next deployment
+            try:
+                chat = partial(self._providers[name].chat, sent)
+                completion = await self._retried(name, trace, chat)
+            except ContextLengthExceeded:
+                raise  # the client's prompt: no retry, no fallback, no escalation
+            except ParityError as error:
+                last = error
+                continue
+            final = position == len(names) - 1
+            if self._accepted(plan, sent, completion.body, name, trace) or final:
+                return self._deployments[name], completion
         raise self._exhausted(trace, last)
+
+    async def _retried(self, name: str, trace: Trace, call: Callable[[], Awaitable[T]]) -> T:
+        """``call()`` on deployment ``name`` with the retry policy; its last error when it fails.
+
+        A prompt too long for the context is never retried.
+        """
+        for index in range(self._retry.attempts):
+            started = time.perf_counter()
+            try:
+                result = await call()
+            except ParityError as error:
+                self._failed(trace, name, error, started)
+                too_long = isinstance(error, ContextLengthExceeded)
+                wait = None if too_long else self._wait(error, index)
+                if wait is None:  # not retryable here, or the last attempt
+                    raise
+                await asyncio.sleep(wait)
+                continue
+            self._succeeded(trace, name, started)
+            return result
+        raise AssertionError("retry attempts must be at least one")  # RetrySettings checks it
 
     async def call(
         self, plan: RoutePlan, trace: Trace, call: Callable[[str], Awaitable[T]]
@@ -240,20 +254,14 @@ class Executor:
         """
         last: ParityError | None = None
         for name, _ in self._available(plan, {}, trace, conform=False):
-            for index in range(self._retry.attempts):
-                started = time.perf_counter()
-                try:
-                    result = await call(name)
-                except ParityError as error:
-                    self._failed(trace, name, error, started)
-                    last = error
-                    wait = self._wait(error, index)
-                    if wait is None:
-                        break
-                    await asyncio.sleep(wait)
-                    continue
-                self._succeeded(trace, name, started)
-                return self._deployments[name], result
+            try:
+                result = await self._retried(name, trace, partial(call, name))
+            except ContextLengthExceeded:
+                raise  # the client's input: no fallback either
+            except ParityError as error:
+                last = error
+                continue
+            return self._deployments[name], result
         raise self._exhausted(trace, last)
 
     async def open_stream(
